@@ -1,0 +1,152 @@
+/* cpu_backend.c: the CPU reference backend's function table, memory ops and lifetime. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cpu_internal.h"
+#include "exitcodes.h"
+
+void cpu_fatal(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("cpu backend: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(EXIT_RUNTIME);
+}
+
+float *cpu_workspace(backend *b, size_t floats)
+{
+    cpu_backend *cb = (cpu_backend *)b;
+    if (floats > cb->ws_floats) {
+        /* free + malloc rather than realloc: the old contents are never needed. */
+        free(cb->ws);
+        cb->ws = malloc(floats * sizeof(float));
+        if (!cb->ws)
+            cpu_fatal("out of memory allocating %zu bytes of convolution workspace",
+                      floats * sizeof(float));
+        cb->ws_floats = floats;
+    }
+    return cb->ws;
+}
+
+static void cpu_destroy(backend *b)
+{
+    if (!b)
+        return;
+    cpu_backend *cb = (cpu_backend *)b;
+    free(cb->ws);
+    free(cb);
+}
+
+static void *cpu_alloc(backend *b, size_t bytes, const char *what)
+{
+    (void)b;
+    /* calloc(0) may legally return NULL, which callers would take for out-of-memory. */
+    void *p = calloc(1, bytes ? bytes : 1);
+    if (!p)
+        fprintf(stderr, "cpu backend: out of memory allocating %zu bytes for %s\n", bytes,
+                what ? what : "a tensor");
+    return p;
+}
+
+static void cpu_free(backend *b, void *p)
+{
+    (void)b;
+    free(p);
+}
+
+static void cpu_upload(backend *b, void *dst, const void *src, size_t bytes)
+{
+    (void)b;
+    if (bytes)
+        memcpy(dst, src, bytes);
+}
+
+static void cpu_download(backend *b, void *dst, const void *src, size_t bytes)
+{
+    (void)b;
+    if (bytes)
+        memcpy(dst, src, bytes);
+}
+
+static void cpu_copy(backend *b, void *dst, const void *src, size_t bytes)
+{
+    (void)b;
+    /* memmove: a copy onto itself (dst == src) is harmless rather than undefined. */
+    if (bytes)
+        memmove(dst, src, bytes);
+}
+
+static void cpu_zero(backend *b, void *p, size_t bytes)
+{
+    (void)b;
+    if (bytes)
+        memset(p, 0, bytes);
+}
+
+/* Every CPU op has finished when it returns. */
+static void cpu_sync(backend *b) { (void)b; }
+
+/* im2col + GEMM needs no per-shape setup. */
+static void cpu_conv_prepare(backend *b, const conv_shape *s)
+{
+    (void)b;
+    (void)s;
+}
+
+/* Nothing to record or replay on the CPU: the step runs as it is called. */
+static void cpu_run_step(backend *b, void (*step)(void *ctx), void *ctx, int capture)
+{
+    (void)b;
+    (void)capture;
+    step(ctx);
+}
+
+static const struct backend_ops CPU_OPS = {
+    .name = "cpu",
+    .destroy = cpu_destroy,
+    .alloc = cpu_alloc,
+    .free = cpu_free,
+    .upload = cpu_upload,
+    .download = cpu_download,
+    .copy = cpu_copy,
+    .zero = cpu_zero,
+    .sync = cpu_sync,
+    .make_batch = cpu_make_batch,
+    .conv_prepare = cpu_conv_prepare,
+    .conv_fwd = cpu_conv_fwd,
+    .conv_bwd_data = cpu_conv_bwd_data,
+    .conv_bwd_filter = cpu_conv_bwd_filter,
+    .bn_train_fwd = cpu_bn_train_fwd,
+    .bn_infer_fwd = cpu_bn_infer_fwd,
+    .bn_bwd = cpu_bn_bwd,
+    .relu_fwd = cpu_relu_fwd,
+    .add_relu_fwd = cpu_add_relu_fwd,
+    .relu_bwd = cpu_relu_bwd,
+    .add_acc = cpu_add_acc,
+    .shortcut_fwd = cpu_shortcut_fwd,
+    .shortcut_bwd_acc = cpu_shortcut_bwd_acc,
+    .avgpool_fwd = cpu_avgpool_fwd,
+    .avgpool_bwd = cpu_avgpool_bwd,
+    .linear_fwd = cpu_linear_fwd,
+    .linear_bwd = cpu_linear_bwd,
+    .softmax_xent = cpu_softmax_xent,
+    .health = cpu_health,
+    .sched_step = cpu_sched_step,
+    .sgd_update = cpu_sgd_update,
+    .run_step = cpu_run_step,
+};
+
+backend *backend_cpu_create(void)
+{
+    cpu_backend *cb = calloc(1, sizeof *cb);
+    if (!cb) {
+        fprintf(stderr, "cpu backend: out of memory allocating %zu bytes for the backend\n", sizeof *cb);
+        return NULL;
+    }
+    cb->base.ops = &CPU_OPS;
+    return &cb->base;
+}
