@@ -142,11 +142,11 @@ struct backend {
     const struct backend_ops *ops;
 };
 
-/* The CPU reference backend (host/cpu_*.c). */
+/* The CPU reference backend (host/cpu_ files). */
 backend *backend_cpu_create(void);
 
 /*
- * The CUDA backend (host/cuda_*.c + kernels/*.cu). `strict_fp32` turns TF32 off in
+ * The CUDA backend (host/cuda_ files and kernels/ .cu files). `strict_fp32` turns TF32 off in
  * cuDNN and cuBLAS (tests compare against the CPU). NULL with a message in err when
  * no device is usable or the build has no CUDA.
  */

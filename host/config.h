@@ -52,6 +52,13 @@ typedef struct run_config {
     /* schedule.* maps one to one onto the device-side parameters */
     sched_params schedule;
 
+    /* when a run counts as diverged, besides a non-finite value (checked on the device) */
+    struct {
+        double loss_bound;      /* loss above this halts the run; 0 = off */
+        double loss_soft_bound; /* loss above this for soft_steps steps in a row halts it; 0 = off */
+        int soft_steps;
+    } divergence;
+
     struct {
         char dir[CFG_MAX_PATH];
         int overwrite;
@@ -61,7 +68,7 @@ typedef struct run_config {
 /*
  * Load FILE, apply the `--set KEY=VALUE` overrides in order, fill defaults, resolve
  * epochs to steps (reads the training files' sizes), and validate.
- * On error: prints "FILE:LINE:COL: KEY.PATH: what was expected" (or "--set #N: ...")
+ * On error: prints "FILE:LINE:COL: KEY.PATH: what was expected" (or "--set KEY=VALUE: ...")
  * to stderr and returns nonzero (EXIT_USAGE); `cfg` is then unusable.
  */
 int config_load(const char *path, int n_sets, char *const sets[], run_config *cfg);
