@@ -3,6 +3,7 @@
 #include <string.h>
 #include "commands.h"
 #include "exitcodes.h"
+#include "sweep.h"
 
 typedef struct subcommand {
     const char *name;
@@ -12,6 +13,8 @@ typedef struct subcommand {
 
 static const subcommand SUBCOMMANDS[] = {
     {"train", cmd_train, "train a CIFAR ResNet from a run config"},
+    {"sweep", cmd_sweep, "run a grid of training runs (warmup x peak rate x seeds) and tabulate divergence"},
+    {"report", cmd_report, "tables and gnuplot plots of a sweep folder or one run folder"},
     {"config", cmd_config, "validate a run config and print it resolved, as YAML"},
     {"schedule", cmd_schedule, "print a run config's learning rate for every step, as CSV"},
     {"info", cmd_info, "print the build and the CUDA devices found"},
