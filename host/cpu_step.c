@@ -59,26 +59,13 @@ void cpu_health(backend *b, long count, const float *grads, const float *weights
                     (bad_w ? NONFINITE_WEIGHT : 0);
 }
 
-/* One step of the scheduler, in the order the interface fixes: rate, judgement, record, advance. */
+/* The shared scheduler step (kernels/train_scalars.h), the same function the GPU's
+   one-thread kernel runs. */
 void cpu_sched_step(backend *b, const sched_params *p, const step_policy *pol, int batch,
                     train_scalars *ts, step_record *history, int history_len)
 {
     (void)b;
-    const long s = ts->sched.step + 1;
-    ts->lr = (float)sched_next_lr(p, &ts->sched);
-    step_judge(pol, ts, s);
-    if (history && history_len > 0) {
-        step_record *rec = &history[(s - 1) % history_len];
-        rec->step = s;
-        rec->lr = ts->lr;
-        rec->loss = ts->loss;
-        rec->correct = ts->correct;
-        rec->grad_sq = ts->grad_sq;
-        rec->nonfinite = ts->nonfinite;
-        rec->halted = ts->halted;
-    }
-    const double error = batch > 0 ? 1.0 - (double)ts->correct / batch : 0.0;
-    sched_state_advance(p, &ts->sched, error);
+    sched_step_one(p, pol, batch, ts, history, history_len);
 }
 
 void cpu_sgd_update(backend *b, long count, float *w, const float *g, float *v,

@@ -184,30 +184,12 @@ __global__ void k_health_final(int n_partials, const double *partial_sq, const i
 
 /* ---- scheduler: one thread ---- */
 
-/*
- * The same statements, in the same order, as cpu_sched_step (host/cpu_step.c): rate of
- * step s = step + 1 from the shared schedule functions, the policy's judgement, the
- * history record, then the counter advanced with this batch's error. The parameters
- * arrive by value (sched_params is plain data), fixed for the run.
- */
+/* One thread runs the shared sched_step_one (kernels/train_scalars.h), as the CPU backend
+   does. The parameters arrive by value (sched_params is plain data), fixed for the run. */
 __global__ void k_sched_step(sched_params p, step_policy pol, int batch, train_scalars *ts,
                              step_record *history, int history_len)
 {
-    const long s = ts->sched.step + 1;
-    ts->lr = (float)sched_next_lr(&p, &ts->sched);
-    step_judge(&pol, ts, s);
-    if (history && history_len > 0) {
-        step_record *rec = &history[(s - 1) % history_len];
-        rec->step = s;
-        rec->lr = ts->lr;
-        rec->loss = ts->loss;
-        rec->correct = ts->correct;
-        rec->grad_sq = ts->grad_sq;
-        rec->nonfinite = ts->nonfinite;
-        rec->halted = ts->halted;
-    }
-    const double error = batch > 0 ? 1.0 - (double)ts->correct / batch : 0.0;
-    sched_state_advance(&p, &ts->sched, error);
+    sched_step_one(&p, &pol, batch, ts, history, history_len);
 }
 
 /* ---- SGD: one pass over the flat buffers with the device-side rate ---- */

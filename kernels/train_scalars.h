@@ -87,4 +87,29 @@ HD static inline int step_judge(const step_policy *pol, train_scalars *ts, long 
     return 1;
 }
 
+/*
+ * The scheduler's whole step, run by one CPU loop iteration or one GPU thread: the rate
+ * of step s = step + 1 from the schedule, the policy's judgement, the history record,
+ * then the counter advanced with this batch's error (1 - correct / batch).
+ */
+HD static inline void sched_step_one(const sched_params *p, const step_policy *pol, int batch,
+                                     train_scalars *ts, step_record *history, int history_len)
+{
+    const long s = ts->sched.step + 1;
+    ts->lr = (float)sched_next_lr(p, &ts->sched);
+    step_judge(pol, ts, s);
+    if (history && history_len > 0) {
+        step_record *rec = &history[(s - 1) % history_len];
+        rec->step = s;
+        rec->lr = ts->lr;
+        rec->loss = ts->loss;
+        rec->correct = ts->correct;
+        rec->grad_sq = ts->grad_sq;
+        rec->nonfinite = ts->nonfinite;
+        rec->halted = ts->halted;
+    }
+    const double error = batch > 0 ? 1.0 - (double)ts->correct / batch : 0.0;
+    sched_state_advance(p, &ts->sched, error);
+}
+
 #endif
