@@ -129,6 +129,11 @@ struct backend_ops {
        ts->halted is set (the step was judged not to be applied). */
     void (*sgd_update)(backend *b, long count, float *w, const float *g, float *v,
                        const sgd_hyper *h, train_scalars *ts);
+    /* dst = src when the step was judged not to be applied (ts->nonfinite or ts->halted),
+       else nothing: undoes what a rejected step's forward pass wrote outside the weights
+       (the BN running statistics), from a copy taken at the start of the step. */
+    void (*restore_if_rejected)(backend *b, long count, const float *src, float *dst,
+                                const train_scalars *ts);
 
     /* ---- the whole step ---- */
     /* Runs step(ctx), which enqueues one whole training step through this table. With

@@ -46,12 +46,33 @@ static long count_from_stat(const char *path, const struct stat *st, char *err, 
     return (long)(size / CIFAR_RECORD_BYTES);
 }
 
+/* A missing file, and whether its folder is missing too (a wrong data.dir, not a wrong name). */
+static void missing(const char *path, char *err, size_t err_size)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    struct stat st;
+    if (slash && slash != path && (size_t)(slash - path) < sizeof dir) {
+        memcpy(dir, path, (size_t)(slash - path));
+        dir[slash - path] = '\0';
+        if (stat(dir, &st) != 0 && errno == ENOENT) {
+            snprintf(err, err_size, "%s: no such file: the folder %s does not exist", path, dir);
+            return;
+        }
+        if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+            snprintf(err, err_size, "%s: no such file: %s is not a folder", path, dir);
+            return;
+        }
+    }
+    snprintf(err, err_size, "%s: no such file (expected a CIFAR-10 batch file of 3073-byte records)", path);
+}
+
 long cifar_count(const char *path, char *err, size_t err_size)
 {
     struct stat st;
     if (stat(path, &st) != 0) {
-        if (errno == ENOENT)
-            snprintf(err, err_size, "%s: no such file", path);
+        if (errno == ENOENT || errno == ENOTDIR)
+            missing(path, err, err_size);
         else
             snprintf(err, err_size, "%s: cannot read: %s", path, strerror(errno));
         return -1;
@@ -81,8 +102,8 @@ int cifar_load(cifar_set *set, const char *path, long limit, int num_classes, ch
     FILE *f = fopen(path, "rb");
     if (!f) {
         /* Missing or unreadable is the user's data to fix, not a machine failure. */
-        if (errno == ENOENT)
-            snprintf(err, err_size, "%s: no such file", path);
+        if (errno == ENOENT || errno == ENOTDIR)
+            missing(path, err, err_size);
         else
             snprintf(err, err_size, "%s: cannot open: %s", path, strerror(errno));
         return EXIT_USAGE;

@@ -114,8 +114,8 @@ static int check_both(cfg_ctx *c)
         if (given(c, PAIRS[i].steps) && given(c, PAIRS[i].epochs)) {
             const cfg_loc *a = &c->origin[cfg_find(PAIRS[i].steps)];
             if (a->set)
-                return xerr(c, PAIRS[i].epochs, NULL, "give %s or %s, not both (%s comes from --set %s)",
-                            PAIRS[i].steps, PAIRS[i].epochs, PAIRS[i].steps, a->set);
+                return xerr(c, PAIRS[i].epochs, NULL, "give %s or %s, not both (%s comes from --set %.*s%s)",
+                            PAIRS[i].steps, PAIRS[i].epochs, PAIRS[i].steps, CFG_SET_ARG(a->set));
             return xerr(c, PAIRS[i].epochs, NULL, "give %s or %s, not both (%s is at line %d)", PAIRS[i].steps,
                         PAIRS[i].epochs, PAIRS[i].steps, a->line);
         }

@@ -41,6 +41,7 @@ typedef struct run_config {
         long checkpoint_every; /* 0 = only at the end */
         int nonfinite;    /* enum nonfinite_policy */
         int cuda_graph;
+        int tf32;         /* let cuDNN/cuBLAS run fp32 convolutions and GEMMs on TF32 tensor cores */
     } train;
 
     struct {

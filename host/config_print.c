@@ -16,6 +16,32 @@ static int plain_safe(const char *s)
     return 1;
 }
 
+/* Length of the UTF-8 sequence at P and its code point, or 0 when the bytes are not valid UTF-8. */
+static int utf8_decode(const unsigned char *p, unsigned long *cp)
+{
+    int n = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+    if (!n)
+        return 0;
+    unsigned long v = n == 1 ? p[0] : p[0] & (0x7f >> n);
+    for (int i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        v = (v << 6) | (p[i] & 0x3f);
+    }
+    static const unsigned long min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (v < min[n] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    *cp = v;
+    return n;
+}
+
+/*
+ * Double-quoted, with every character that YAML would not read back as itself escaped:
+ * controls (C0, DEL, C1, which the YAML reader refuses raw), the characters YAML counts
+ * as line breaks inside a scalar (NEL, U+2028, U+2029), a BOM and the non-characters
+ * U+FFFE/U+FFFF. Bytes that are not UTF-8 (possible only in a file name from the command
+ * line, printed in the header comment) are shown as \xNN.
+ */
 static void print_string(const char *s, FILE *out)
 {
     if (plain_safe(s)) {
@@ -23,13 +49,22 @@ static void print_string(const char *s, FILE *out)
         return;
     }
     fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f)
-            fprintf(out, "\\x%02x", *p);
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        unsigned long cp;
+        int n = utf8_decode(p, &cp);
+        if (!n) {
+            fprintf(out, "\\x%02x", *p++);
+            continue;
+        }
+        if (cp == '"' || cp == '\\')
+            fprintf(out, "\\%c", (int)cp);
+        else if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+            fprintf(out, "\\x%02lx", cp);
+        else if (cp == 0x2028 || cp == 0x2029 || cp == 0xfeff || cp == 0xfffe || cp == 0xffff)
+            fprintf(out, "\\u%04lx", cp);
         else
-            fputc(*p, out);
+            fwrite(p, 1, (size_t)n, out);
+        p += n;
     }
     fputc('"', out);
 }

@@ -65,6 +65,7 @@ const cfg_key CFG_KEYS[] = {
     K_INT("train.checkpoint_every", CT_LONG, train.checkpoint_every, "0", 0, NOMAX, 0),
     K_ENUM("train.nonfinite", train.nonfinite, "stop", NONFINITE_NAMES),
     K_BOOL("train.cuda_graph", train.cuda_graph, "true"),
+    K_BOOL("train.tf32", train.tf32, "true"),
 
     K_NUM("optim.momentum", optim.momentum, "0.9", 0, 0, 1, 1, 0),
     K_BOOL("optim.nesterov", optim.nesterov, "false"),
@@ -150,7 +151,7 @@ void cfg_known_children(const char *section, char *out, size_t out_size)
 void cfg_error(const cfg_ctx *c, const cfg_loc *loc, const char *path, const char *fmt, ...)
 {
     if (loc && loc->set)
-        fprintf(stderr, "--set %s: ", loc->set);
+        fprintf(stderr, "--set %.*s%s: ", CFG_SET_ARG(loc->set));
     else if (loc && loc->line > 0)
         fprintf(stderr, "%s:%d:%d: %s: ", c->file, loc->line, loc->col, path);
     else
@@ -164,6 +165,9 @@ void cfg_error(const cfg_ctx *c, const cfg_loc *loc, const char *path, const cha
 
 void cfg_format_double(double v, char *out, size_t out_size)
 {
+    /* Also tells gcc's -Wformat-truncation, confused by UBSan's null checks, that OUT is real. */
+    if (!out || !out_size)
+        return;
     for (int prec = 15; prec <= 17; prec++) {
         snprintf(out, out_size, "%.*g", prec, v);
         if (strtod(out, NULL) == v)
@@ -312,6 +316,9 @@ static const char *parse_scalar(const cfg_key *k, const yaml_node_t *n, long lon
     const char *s = (const char *)n->data.scalar.value;
     int plain = n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
     int integer = 0;
+    /* A quoted "\0" would cut the C string short and the rest would be silently dropped. */
+    if (strlen(s) != n->data.scalar.length)
+        return " (contains a NUL character)";
     switch (k->vtype) {
     case VT_INT:
     case VT_INTLIST:

@@ -38,6 +38,19 @@ typedef struct cfg_key {
 extern const cfg_key CFG_KEYS[];
 extern const int CFG_N_KEYS;
 #define CFG_MAX_KEYS 96
+/* Largest config file the loader reads (the shipped ones are 1-3 KB). */
+#define CFG_MAX_FILE_BYTES (1024 * 1024)
+/* A --set argument is shown whole in messages up to this many characters, cut with "..." beyond. */
+#define CFG_SET_SHOWN 160
+/* The printf arguments for "%.*s%s" that show --set argument A that way. */
+#define CFG_SET_ARG(a) \
+    (int)(strlen(a) > CFG_SET_SHOWN ? CFG_SET_SHOWN : strlen(a)), (a), (strlen(a) > CFG_SET_SHOWN ? "..." : "")
+/* Deepest nesting of mappings and lists the loader accepts (the schema uses 4). */
+#define CFG_MAX_DEPTH 32
+/* Most anchors (&name) the loader accepts in one file or value (libyaml looks them up linearly). */
+#define CFG_MAX_ANCHORS 64
+#define CFG_STR_(x) #x
+#define CFG_STR(x) CFG_STR_(x)
 #define CFG_MAX_SECTIONS 16
 
 /* Where a value came from: a file position (1-based) or a --set argument. */

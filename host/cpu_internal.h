@@ -58,5 +58,6 @@ void cpu_sched_step(backend *b, const sched_params *p, const step_policy *pol, i
                     train_scalars *ts, step_record *history, int history_len);
 void cpu_sgd_update(backend *b, long count, float *w, const float *g, float *v,
                     const sgd_hyper *h, train_scalars *ts);
+void cpu_restore_if_rejected(backend *b, long count, const float *src, float *dst, const train_scalars *ts);
 
 #endif

@@ -81,3 +81,12 @@ void cpu_sgd_update(backend *b, long count, float *w, const float *g, float *v,
     for (long i = 0; i < count; i++)
         sgd_update_one(&w[i], g[i], &v[i], lr, m, wd, h->nesterov);
 }
+
+void cpu_restore_if_rejected(backend *b, long count, const float *src, float *dst, const train_scalars *ts)
+{
+    (void)b;
+    if (ts->nonfinite == 0 && ts->halted == 0)
+        return;
+    for (long i = 0; i < count; i++)
+        dst[i] = src[i];
+}

@@ -182,6 +182,12 @@ static void cuda_sgd_update(backend *b, long count, float *w, const float *g, fl
     cuk_sgd_update(cuda_ctx(b)->stream, count, w, g, v, *h, ts);
 }
 
+static void cuda_restore_if_rejected(backend *b, long count, const float *src, float *dst,
+                                     const train_scalars *ts)
+{
+    cuk_restore_if_rejected(cuda_ctx(b)->stream, count, src, dst, ts);
+}
+
 /* ---- the whole step as a CUDA graph ---- */
 
 /*
@@ -284,6 +290,7 @@ static const struct backend_ops CUDA_OPS = {
     .health = cuda_health,
     .sched_step = cuda_sched_step,
     .sgd_update = cuda_sgd_update,
+    .restore_if_rejected = cuda_restore_if_rejected,
     .run_step = cuda_run_step,
 };
 

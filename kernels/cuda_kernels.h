@@ -51,6 +51,8 @@ void cuk_sched_step(cudaStream_t st, sched_params p, step_policy pol, int batch,
                     step_record *history, int history_len);
 void cuk_sgd_update(cudaStream_t st, long count, float *w, const float *g, float *v, sgd_hyper h,
                     train_scalars *ts);
+void cuk_restore_if_rejected(cudaStream_t st, long count, const float *src, float *dst,
+                             const train_scalars *ts);
 
 #ifdef __cplusplus
 }

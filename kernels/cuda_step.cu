@@ -211,6 +211,18 @@ __global__ void k_sgd_update(long count, float *w, const float *g, float *v, sgd
     }
 }
 
+/* ---- undo a rejected step's side effects (BN running statistics) ---- */
+
+__global__ void k_restore_if_rejected(long count, const float *src, float *dst, const train_scalars *ts)
+{
+    if (ts->nonfinite == 0 && ts->halted == 0)
+        return;
+    GRID_STRIDE(i, count)
+    {
+        dst[i] = src[i];
+    }
+}
+
 extern "C" {
 
 void cuk_make_batch(cudaStream_t st, const uint8_t *images, const uint8_t *labels, long n_images,
@@ -253,6 +265,15 @@ void cuk_sgd_update(cudaStream_t st, long count, float *w, const float *g, float
     if (count <= 0)
         return;
     k_sgd_update<<<grid_for(count), CUK_THREADS, 0, st>>>(count, w, g, v, h, ts);
+    CUDA_LAUNCH_CHECK();
+}
+
+void cuk_restore_if_rejected(cudaStream_t st, long count, const float *src, float *dst,
+                             const train_scalars *ts)
+{
+    if (count <= 0)
+        return;
+    k_restore_if_rejected<<<grid_for(count), CUK_THREADS, 0, st>>>(count, src, dst, ts);
     CUDA_LAUNCH_CHECK();
 }
 

@@ -523,6 +523,27 @@ static void test_memory(void)
     B->ops->free(B, p);
 }
 
+/* A rejected step's BN statistics come back from the copy; an applied step's stay. */
+static void test_restore_if_rejected(void)
+{
+    const float saved[3] = {1.0f, 2.0f, 3.0f};
+    const float moved[3] = {NAN, 5.0f, -1.0f};
+    float stats[3];
+    train_scalars ts;
+    memset(&ts, 0, sizeof ts);
+    memcpy(stats, moved, sizeof stats);
+    B->ops->restore_if_rejected(B, 3, saved, stats, &ts);
+    CHECK(!memcmp(stats, moved, sizeof stats), "an applied step's statistics were restored");
+    ts.nonfinite = NONFINITE_LOSS;
+    B->ops->restore_if_rejected(B, 3, saved, stats, &ts);
+    CHECK(!memcmp(stats, saved, sizeof stats), "a non-finite step's statistics were kept");
+    memcpy(stats, moved, sizeof stats);
+    ts.nonfinite = 0;
+    ts.halted = HALT_LOSS_BOUND;
+    B->ops->restore_if_rejected(B, 3, saved, stats, &ts);
+    CHECK(!memcmp(stats, saved, sizeof stats), "a halted step's statistics were kept");
+}
+
 int main(void)
 {
     B = backend_cpu_create();
@@ -538,6 +559,7 @@ int main(void)
     test_make_batch();
     test_health();
     test_sched();
+    test_restore_if_rejected();
     sgd_case(0.9f, 0.0f, 0);
     sgd_case(0.9f, 0.1f, 0);
     sgd_case(0.9f, 0.1f, 1);

@@ -1,0 +1,37 @@
+/* fileio.h: crash-safe file replacement (temp file, fsync, rename, fsync of the folder) and small path helpers. */
+#ifndef FILEIO_H
+#define FILEIO_H
+
+#include <stdio.h>
+#include <stddef.h>
+
+#define FILEIO_PATH_MAX 1200
+
+/*
+ * A file written under a temporary name next to its final one and renamed into place on
+ * commit, so a reader (or a run killed half way) sees either the old file or the whole
+ * new one, never a partial one.
+ */
+typedef struct atomic_file {
+    FILE *f;
+    char tmp[FILEIO_PATH_MAX];
+    char path[FILEIO_PATH_MAX];
+} atomic_file;
+
+/* Opens PATH.tmp for writing; NULL with a message in err. */
+FILE *atomic_open(atomic_file *af, const char *path, char *err, size_t err_size);
+
+/* Flushes, fsyncs, closes, renames onto the final path and fsyncs the folder.
+   0, or -1 with a message in err (the temporary file is removed). */
+int atomic_commit(atomic_file *af, char *err, size_t err_size);
+
+/* Closes and removes the temporary file. */
+void atomic_abort(atomic_file *af);
+
+/* fsync of the folder holding PATH, so a rename inside it is durable. 0 or -1. */
+int fsync_parent_dir(const char *path);
+
+/* DIR/NAME into out; -1 when it does not fit. */
+int path_join(char *out, size_t out_size, const char *dir, const char *name);
+
+#endif
