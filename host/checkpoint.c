@@ -24,7 +24,7 @@ uint32_t ckpt_crc32(uint32_t crc, const void *data, size_t n)
 typedef struct writer {
     FILE *f;
     uint32_t crc;
-    int failed;
+    int failed;   /* errno of the first failed write (disk full...), 0 while all is well */
 } writer;
 
 static void put(writer *w, const void *p, size_t n)
@@ -32,7 +32,7 @@ static void put(writer *w, const void *p, size_t n)
     if (w->failed)
         return;
     if (fwrite(p, 1, n, w->f) != n)
-        w->failed = 1;
+        w->failed = errno ? errno : EIO;
     w->crc = ckpt_crc32(w->crc, p, n);
 }
 
@@ -129,8 +129,9 @@ int checkpoint_save(const char *dir, const ckpt_state *st, model *m, char *err, 
     put_u(&w, crc, 4);
     free(hw), free(hv), free(hs);
     if (w.failed) {
-        snprintf(err, err_size, "%s: write failed: %s", af.tmp, strerror(errno));
         atomic_abort(&af);
+        snprintf(err, err_size, "%s: write failed: %s (nothing replaced: the previous checkpoint, if any, "
+                 "is unchanged)", path, strerror(w.failed));
         return -1;
     }
     return atomic_commit(&af, err, err_size);
@@ -192,16 +193,58 @@ static int read_whole(const char *path, uint8_t **data, size_t *size, char *err,
         if (got == 0)
             break;
     }
-    const int bad = !buf || ferror(f);
+    const int bad = !buf || ferror(f), e = errno;
     fclose(f);
     if (bad) {
+        snprintf(err, err_size, "%s: cannot read: %s", path, buf ? strerror(e) : "out of memory");
         free(buf);
-        snprintf(err, err_size, "%s: cannot read: %s", path, buf ? "read error" : "out of memory");
         return -1;
     }
     *data = buf;
     *size = n;
     return 0;
+}
+
+/*
+ * The size the file's own header and tensor headers call for, walking them without the
+ * checksum: more than `size` means the file stops short (a truncated tail), and `where`
+ * then says in what part. 0 for a layout that makes no sense (corrupt, not short).
+ */
+static uint64_t layout_size(const uint8_t *data, size_t size, char *where, size_t where_size)
+{
+    snprintf(where, where_size, "inside the header");
+    if (size < CKPT_HEADER_BYTES)
+        return CKPT_HEADER_BYTES + 4;
+    reader r = {data, size, CKPT_HEADER_BYTES - 4, 0};
+    const uint32_t n = (uint32_t)get_u(&r, 4);
+    uint64_t at = CKPT_HEADER_BYTES;
+    for (uint32_t t = 0; t < n; t++) {
+        snprintf(where, where_size, "inside tensor %u of %u", t + 1, n);
+        if (at + 2 > size)
+            return at + 2 + 4;
+        const uint64_t len = data[at] | (uint64_t)data[at + 1] << 8;
+        if (at + 2 + len + 2 > size)
+            return at + 2 + len + 2 + 4;
+        const char *name = (const char *)data + at + 2;
+        snprintf(where, where_size, "inside tensor %u of %u ('%.*s')", t + 1, n, (int)(len < 80 ? len : 80), name);
+        const unsigned rank = data[at + 2 + len + 1];
+        at += 2 + len + 2;
+        if (rank > 8)
+            return 0;
+        if (at + 4 * (uint64_t)rank > size)
+            return at + 4 * (uint64_t)rank + 4;
+        r.at = (size_t)at;
+        uint64_t count = 1;
+        for (unsigned i = 0; i < rank; i++) {
+            count *= get_u(&r, 4);
+            if (count > ((uint64_t)1 << 40))
+                return 0;
+        }
+        at += 4 * (uint64_t)rank + 4 * count;
+        if (at > size)
+            return at + 4;
+    }
+    return at + 4;
 }
 
 /* Checks the header fields against `expect`; names the first field that differs. */
@@ -240,9 +283,18 @@ int checkpoint_load(const char *path, const ckpt_state *expect, model *m, ckpt_s
         snprintf(err, err_size, "%s: out of memory", path);
         goto done;
     }
-    if (size < 12 || memcmp(data, CKPT_MAGIC, 8) != 0) {
+    if (size == 0) {
+        snprintf(err, err_size, "%s: empty file, expected a checkpoint", path);
+        goto done;
+    }
+    if (memcmp(data, CKPT_MAGIC, size < 8 ? size : 8) != 0) {
         snprintf(err, err_size, "%s: not a checkpoint (the file does not start with the magic bytes \"%s\")",
                  path, CKPT_MAGIC);
+        goto done;
+    }
+    if (size < 12) {
+        snprintf(err, err_size, "%s: truncated: %zu bytes, shorter than the %d-byte header", path, size,
+                 CKPT_HEADER_BYTES);
         goto done;
     }
     reader r = {data, size, 8, 0};
@@ -252,15 +304,17 @@ int checkpoint_load(const char *path, const ckpt_state *expect, model *m, ckpt_s
                  path, version, CKPT_VERSION);
         goto done;
     }
-    if (size < 16) {
-        snprintf(err, err_size, "%s: truncated (%zu bytes)", path, size);
-        goto done;
-    }
     reader tail = {data, size, size - 4, 0};
     const uint32_t want_crc = (uint32_t)get_u(&tail, 4), got_crc = ckpt_crc32(0, data, size - 4);
     if (want_crc != got_crc) {
-        snprintf(err, err_size, "%s: checksum mismatch (stored CRC-32 %08x, computed %08x): the file is "
-                 "corrupt or truncated", path, want_crc, got_crc);
+        char where[MODEL_NAME_MAX + 64];
+        const uint64_t need = layout_size(data, size, where, sizeof where);
+        if (need > size)
+            snprintf(err, err_size, "%s: truncated: the file ends after %zu bytes, %s, but its own sizes "
+                     "call for at least %llu (checksum mismatch)", path, size, where, (unsigned long long)need);
+        else
+            snprintf(err, err_size, "%s: checksum mismatch (stored CRC-32 %08x, computed %08x): the file is "
+                     "corrupt", path, want_crc, got_crc);
         goto done;
     }
     r.n = size - 4; /* the tensors end where the checksum begins */

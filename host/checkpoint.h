@@ -11,6 +11,7 @@
 #define CKPT_VERSION 1u
 #define CKPT_DTYPE_F32 1u
 #define CKPT_FILE "checkpoint.bin"
+#define CKPT_HEADER_BYTES 80
 #define CKPT_MOMENTUM_PREFIX "momentum."
 
 /*

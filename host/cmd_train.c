@@ -21,16 +21,20 @@ static void usage(FILE *out)
             "  --resume DIR     continue the run in DIR from DIR/checkpoint.bin with CONFIG (+ --set);\n"
             "                   DIR becomes output.dir; seed, depth, classes, batch size and the\n"
             "                   training set must match the checkpoint; rows of metrics.csv and\n"
-            "                   eval.csv past the checkpoint's step are dropped\n"
+            "                   eval.csv past the checkpoint's step are dropped, and summary.json\n"
+            "                   is removed until the run ends again\n"
             "  --overwrite      replace a previous run in output.dir (same as output.overwrite: true)\n"
             "  --stop-after STEP  stop after step STEP with a checkpoint (summary status \"stopped\",\n"
             "                   exit 0), to cut a run into pieces that --resume joins\n"
             "  -h, --help       print this help\n\n"
             "On a terminal a live line shows epoch, step, loss, lr, images/s and ETA; otherwise a\n"
             "plain line every train.log_every steps. Ctrl-C (SIGINT) or SIGTERM stops after the\n"
-            "current step with a checkpoint and summary status \"stopped\".\n\n"
+            "current step with a checkpoint and summary status \"stopped\"; a second Ctrl-C ends\n"
+            "the run at once. checkpoint.bin is replaced atomically: a run killed at any moment\n"
+            "leaves the previous checkpoint or the new one, whole (docs/checkpoint.md).\n\n"
             "exit codes: 0 finished, 2 bad usage, config, data, output folder or checkpoint,\n"
-            "3 runtime failure, 4 diverged (train.nonfinite: stop), 128+N stopped by signal N\n");
+            "3 runtime failure (e.g. a write failed; the previous checkpoint is kept), 4 diverged\n"
+            "(train.nonfinite: stop), 128+N stopped by signal N\n");
 }
 
 int cmd_train(int argc, char **argv)

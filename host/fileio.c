@@ -22,9 +22,10 @@ FILE *atomic_open(atomic_file *af, const char *path, char *err, size_t err_size)
         snprintf(err, err_size, "%s: path too long", path);
         return NULL;
     }
+    /* A temporary file a killed writer left behind is simply truncated and reused. */
     af->f = fopen(af->tmp, "wb");
     if (!af->f)
-        snprintf(err, err_size, "%s: cannot create: %s", af->tmp, strerror(errno));
+        snprintf(err, err_size, "%s: cannot create %s: %s", af->path, af->tmp, strerror(errno));
     return af->f;
 }
 
@@ -49,21 +50,27 @@ int fsync_parent_dir(const char *path)
 
 int atomic_commit(atomic_file *af, char *err, size_t err_size)
 {
-    int failed = ferror(af->f) || fflush(af->f) != 0;
-    if (!failed && fsync(fileno(af->f)) != 0)
-        failed = 1;
-    const int saved = errno;
-    if (fclose(af->f) != 0)
-        failed = 1;
+    /* errno is read right after the call that failed: fclose and remove change it. */
+    int e = 0;
+    if (fflush(af->f) != 0)
+        e = errno ? errno : EIO;
+    else if (ferror(af->f))
+        e = EIO; /* a write failed earlier and its errno is gone; the flush retried nothing */
+    if (!e && fsync(fileno(af->f)) != 0 && errno != EINVAL)
+        e = errno; /* EINVAL: a special file that cannot be synced (nothing to make durable) */
+    if (fclose(af->f) != 0 && !e)
+        e = errno ? errno : EIO;
     af->f = NULL;
-    if (failed) {
-        snprintf(err, err_size, "%s: write failed: %s", af->tmp, strerror(saved ? saved : errno));
+    if (e) {
         remove(af->tmp);
+        snprintf(err, err_size, "%s: write failed: %s (nothing replaced: the previous file, if any, "
+                 "is unchanged)", af->path, strerror(e));
         return -1;
     }
     if (rename(af->tmp, af->path) != 0) {
-        snprintf(err, err_size, "%s: cannot rename to %s: %s", af->tmp, af->path, strerror(errno));
+        e = errno;
         remove(af->tmp);
+        snprintf(err, err_size, "%s: cannot rename %s onto it: %s", af->path, af->tmp, strerror(e));
         return -1;
     }
     /* The rename is durable only once the folder entry is on disk too. */
@@ -72,6 +79,24 @@ int atomic_commit(atomic_file *af, char *err, size_t err_size)
         return -1;
     }
     return 0;
+}
+
+int file_sync(FILE *f)
+{
+    if (fflush(f) != 0)
+        return -1;
+    if (ferror(f)) {
+        errno = EIO; /* a write failed earlier and its errno is gone */
+        return -1;
+    }
+    return fsync(fileno(f)) == 0 || errno == EINVAL ? 0 : -1;
+}
+
+int remove_durably(const char *path)
+{
+    if (remove(path) != 0)
+        return errno == ENOENT ? 0 : -1;
+    return fsync_parent_dir(path);
 }
 
 void atomic_abort(atomic_file *af)

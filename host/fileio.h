@@ -22,11 +22,19 @@ typedef struct atomic_file {
 FILE *atomic_open(atomic_file *af, const char *path, char *err, size_t err_size);
 
 /* Flushes, fsyncs, closes, renames onto the final path and fsyncs the folder.
-   0, or -1 with a message in err (the temporary file is removed). */
+   0, or -1 with a message in err naming the final path and the system's reason; on a
+   failed write the temporary file is removed and the final path left as it was. */
 int atomic_commit(atomic_file *af, char *err, size_t err_size);
 
 /* Closes and removes the temporary file. */
 void atomic_abort(atomic_file *af);
+
+/* fflush + fsync of an open file (a log appended to), so rows written so far survive a
+   machine crash. 0, or -1 with errno set. */
+int file_sync(FILE *f);
+
+/* Removes PATH (absent is fine) and fsyncs its folder. 0, or -1 with errno set. */
+int remove_durably(const char *path);
 
 /* fsync of the folder holding PATH, so a rename inside it is durable. 0 or -1. */
 int fsync_parent_dir(const char *path);

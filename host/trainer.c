@@ -8,20 +8,13 @@
 #include "model.h"
 #include "progress.h"
 #include "trainer_io.h"
+#include "trainer_signals.h"
 #include "../kernels/batch.h"
+#include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/*
- * The one piece of global state: a signal handler receives no context pointer. The loop
- * polls it between steps and stops cleanly (checkpoint, summary "stopped").
- */
-static volatile sig_atomic_t stop_signal = 0;
-
-static void on_stop_signal(int sig) { stop_signal = sig; }
 
 typedef struct trainer {
     const run_config *cfg;
@@ -184,6 +177,19 @@ static int upload_data(trainer *t)
     return 0;
 }
 
+/* A failed append to metrics.csv or eval.csv (disk full...): exit 3 naming the file. */
+static int log_write_failed(trainer *t, const char *name)
+{
+    const int e = errno ? errno : EIO;
+    char path[FILEIO_PATH_MAX];
+    path_join(path, sizeof path, t->cfg->output.dir, name);
+    char ck[64] = "no checkpoint written yet";
+    if (t->last_ckpt > 0)
+        snprintf(ck, sizeof ck, "the checkpoint of step %ld is intact", t->last_ckpt);
+    snprintf(t->err, sizeof t->err, "%s: write failed: %s (%s)", path, strerror(e), ck);
+    return EXIT_RUNTIME;
+}
+
 /*
  * Brings the host up to date after step `step`: downloads the scalars and the history
  * ring and appends one metrics.csv row per step since the last flush (up to the halting
@@ -217,10 +223,8 @@ static int flush(trainer *t, long step)
                 num9(gn, sizeof gn, sqrt((double)r->grad_sq)), t->last_ips);
     }
     t->last_logged = end;
-    if (fflush(t->metrics) != 0 || ferror(t->metrics)) {
-        snprintf(t->err, sizeof t->err, "%s/%s: write failed", t->cfg->output.dir, RUN_METRICS_FILE);
-        return EXIT_RUNTIME;
-    }
+    if (fflush(t->metrics) != 0 || ferror(t->metrics))
+        return log_write_failed(t, RUN_METRICS_FILE);
     t->interval_t0 = now;
     t->interval_steps = 0;
     return 0;
@@ -275,10 +279,8 @@ static int evaluate(trainer *t, long step)
     const double loss = loss_sum / (double)t->test.n, error = 1.0 - correct / (double)t->test.n;
     char ls[32], es[32];
     fprintf(t->eval, "%ld,%s,%s\n", step, num9(ls, sizeof ls, loss), num9(es, sizeof es, error));
-    if (fflush(t->eval) != 0 || ferror(t->eval)) {
-        snprintf(t->err, sizeof t->err, "%s/%s: write failed", t->cfg->output.dir, RUN_EVAL_FILE);
-        return EXIT_RUNTIME;
-    }
+    if (fflush(t->eval) != 0 || ferror(t->eval))
+        return log_write_failed(t, RUN_EVAL_FILE);
     eval_record_add(&t->er, step, loss, error);
     t->last_eval = step;
     progress_note(&t->pg, "step %ld: test loss %.4f, test error %.2f%% (%ld images, %.1f s)", step, loss,
@@ -299,6 +301,12 @@ static int save_checkpoint(trainer *t, long step)
                  "says %lld", step, (long long)st.step);
         return EXIT_RUNTIME;
     }
+    /* The rows up to this step reach the disk before the checkpoint that a resume keeps
+       them by: after a machine crash, the checkpoint never runs ahead of the logs. */
+    if (file_sync(t->metrics) != 0)
+        return log_write_failed(t, RUN_METRICS_FILE);
+    if (file_sync(t->eval) != 0)
+        return log_write_failed(t, RUN_EVAL_FILE);
     if (checkpoint_save(t->cfg->output.dir, &st, t->m, t->err, sizeof t->err) != 0)
         return EXIT_RUNTIME;
     t->last_ckpt = step;
@@ -409,13 +417,16 @@ static int run_loop(trainer *t, long start, const char **status)
     t->interval_t0 = now_s();
     *status = "finished";
     for (long s = start + 1; s <= T; s++) {
-        t->be->ops->run_step(t->be, train_step, t, cfg->train.cuda_graph);
+        /* The first step of this process runs uncaptured: cuDNN and the module loader
+           finish their lazy set-up there, outside any graph; later steps replay one. */
+        t->be->ops->run_step(t->be, train_step, t, cfg->train.cuda_graph && s > start + 1);
         t->interval_steps++;
         t->steps_here++;
         const int log_due = s % log_every == 0 || s == T;
         const int eval_due = eval_every > 0 && s % eval_every == 0;
         const int ckpt_due = ckpt_every > 0 && s % ckpt_every == 0;
-        const int stop = stop_signal != 0 || s == t->stop_after;
+        /* A signal stops the run after this step, cleanly (checkpoint, summary "stopped"). */
+        const int sig = stop_signal_received(), stop = sig != 0 || s == t->stop_after;
         if (!(log_due || eval_due || ckpt_due || stop || s - t->last_logged >= t->hist_len))
             continue;
         int rc = flush(t, s);
@@ -433,14 +444,14 @@ static int run_loop(trainer *t, long start, const char **status)
             return rc;
         if (stop) {
             *status = "stopped";
-            if (!stop_signal) {
+            if (!sig) {
                 progress_note(&t->pg, "train: stopped after step %ld as asked; continue with --resume %s",
                               s, cfg->output.dir);
                 return EXIT_OK;
             }
             progress_note(&t->pg, "train: stopped by signal %d after step %ld; continue with --resume %s",
-                          (int)stop_signal, s, cfg->output.dir);
-            return 128 + stop_signal;
+                          sig, s, cfg->output.dir);
+            return 128 + sig;
         }
         t->interval_t0 = now_s(); /* evaluation and checkpoint time is not training time */
     }
@@ -481,6 +492,7 @@ int trainer_run(const run_config *cfg, int resume, long stop_after)
         fprintf(stderr, "train: out of memory\n");
         return EXIT_RUNTIME;
     }
+    file_size_limit_as_error();
     t->cfg = cfg;
     t->stop_after = stop_after;
     t->last_eval = t->last_ckpt = -1;
@@ -515,16 +527,10 @@ int trainer_run(const run_config *cfg, int resume, long stop_after)
                   start + 1, cfg->train.steps, resume ? " (resumed)" : "", cfg->train.batch_size,
                   cfg->output.dir);
 
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C kills at once */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    stop_signals sigs;
+    stop_signals_install(&sigs);
     rc = run_loop(t, start, &status);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    stop_signals_restore(&sigs);
     progress_end(&t->pg);
     if (rc && rc != EXIT_DIVERGED && rc < 128) {
         fprintf(stderr, "train: %s\n", t->err);

@@ -9,9 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-static const char *const RUN_FILES[] = {RUN_CONFIG_FILE, RUN_METRICS_FILE, RUN_EVAL_FILE,
-                                        RUN_SUMMARY_FILE, CKPT_FILE};
+/* summary.json first: removing a run's files in this order never leaves a summary
+   (something to be taken for a result) next to a half-removed run. */
+static const char *const RUN_FILES[] = {RUN_SUMMARY_FILE, RUN_CONFIG_FILE, RUN_METRICS_FILE,
+                                        RUN_EVAL_FILE, CKPT_FILE};
 #define N_RUN_FILES ((int)(sizeof RUN_FILES / sizeof RUN_FILES[0]))
 
 static int exists(const char *path)
@@ -65,9 +68,19 @@ int run_dir_check(const run_config *cfg, int resume, char *err, size_t err_size)
     const char *dir = cfg->output.dir;
     char path[FILEIO_PATH_MAX];
     if (resume) {
+        struct stat st;
+        const int found_dir = stat(dir, &st) == 0;
+        if (!found_dir || !S_ISDIR(st.st_mode)) {
+            snprintf(err, err_size, "--resume %s: %s, expected the folder of a run that wrote a %s", dir,
+                     found_dir ? "not a folder" : strerror(errno), CKPT_FILE);
+            return EXIT_USAGE;
+        }
         if (path_join(path, sizeof path, dir, CKPT_FILE) != 0 || !exists(path)) {
-            snprintf(err, err_size, "--resume %s: no %s in that folder (a run writes one every "
-                     "train.checkpoint_every steps and at the end)", dir, CKPT_FILE);
+            const char *found = existing_run_file(dir);
+            snprintf(err, err_size, "--resume %s: no %s in that folder, nothing to resume from (a run "
+                     "writes one every train.checkpoint_every steps and at the end)%s", dir, CKPT_FILE,
+                     found ? "; the run there stopped before its first checkpoint: start it again "
+                             "with --overwrite" : "");
             return EXIT_USAGE;
         }
         return 0;
@@ -82,27 +95,50 @@ int run_dir_check(const run_config *cfg, int resume, char *err, size_t err_size)
     return 0;
 }
 
+/* Removes DIR/NAME.tmp (a killed writer's leftover) and, unless tmp_only, DIR/NAME.
+   0 or EXIT_RUNTIME. */
+static int remove_run_file(const char *dir, const char *name, int tmp_only, char *err, size_t err_size)
+{
+    char path[FILEIO_PATH_MAX], tmp[FILEIO_PATH_MAX + 8];
+    path_join(path, sizeof path, dir, name);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    const char *p = tmp_only ? tmp : path;
+    if (remove_durably(p) != 0) {
+        snprintf(err, err_size, "%s: cannot remove: %s", p, strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    if (!tmp_only)
+        remove(tmp);
+    return 0;
+}
+
 int run_dir_prepare(const run_config *cfg, int resume, char *err, size_t err_size)
 {
     const char *dir = cfg->output.dir;
-    char path[FILEIO_PATH_MAX];
-    if (resume)
-        return 0;
-    if (existing_run_file(dir)) {
-        /* Only the files a run writes: anything else the user keeps there stays. */
-        for (int i = 0; i < N_RUN_FILES; i++) {
-            char tmp[FILEIO_PATH_MAX + 8];
-            path_join(path, sizeof path, dir, RUN_FILES[i]);
-            snprintf(tmp, sizeof tmp, "%s.tmp", path);
-            if (remove(path) != 0 && errno != ENOENT) {
-                snprintf(err, err_size, "--overwrite: cannot remove %s: %s", path, strerror(errno));
-                return EXIT_RUNTIME;
-            }
-            remove(tmp);
-        }
+    /* A folder that cannot be made or written to is the user's path to fix: a usage error. */
+    if (!resume && make_dirs(dir, err, err_size) != 0)
+        return EXIT_USAGE;
+    if (access(dir, W_OK | X_OK) != 0) {
+        snprintf(err, err_size, "output.dir %s: cannot write into it: %s", dir, strerror(errno));
+        return EXIT_USAGE;
     }
-    /* A folder that cannot be made is the user's path to fix: a usage error. */
-    return make_dirs(dir, err, err_size) == 0 ? 0 : EXIT_USAGE;
+    if (!resume && existing_run_file(dir)) {
+        /* Only the files a run writes: anything else the user keeps there stays. */
+        for (int i = 0; i < N_RUN_FILES; i++)
+            if (remove_run_file(dir, RUN_FILES[i], 0, err, err_size))
+                return EXIT_RUNTIME;
+    }
+    if (resume) {
+        /* Temporary files half-written by a killed run are never read: clear them. The
+           summary of an earlier stop (or of a finished run now extended) no longer
+           describes the folder: while this run goes on, or if it is killed, the folder
+           holds no summary, so nothing there reads as a result. */
+        for (int i = 0; i < N_RUN_FILES; i++)
+            if (remove_run_file(dir, RUN_FILES[i], 1, err, err_size))
+                return EXIT_RUNTIME;
+        return remove_run_file(dir, RUN_SUMMARY_FILE, 0, err, err_size);
+    }
+    return 0;
 }
 
 int run_write_config(const run_config *cfg, char *err, size_t err_size)
@@ -135,9 +171,14 @@ void eval_record_add(eval_record *r, long step, double loss, double error)
  * over with just the header.
  */
 static FILE *reopen_truncated(const char *path, const char *header, long keep_step, eval_record *er,
-                              char *err, size_t err_size)
+                              long *last_kept, char *err, size_t err_size)
 {
+    *last_kept = 0;
     FILE *in = fopen(path, "rb");
+    if (!in && errno != ENOENT) {
+        snprintf(err, err_size, "%s: cannot read: %s", path, strerror(errno));
+        return NULL;
+    }
     atomic_file af;
     FILE *out = atomic_open(&af, path, err, err_size);
     if (!out) {
@@ -163,6 +204,7 @@ static FILE *reopen_truncated(const char *path, const char *header, long keep_st
             if (end == line || *end != ',' || step > keep_step)
                 continue;
             fputs(line, out);
+            *last_kept = step;
             if (er) {
                 double loss = strtod(end + 1, &end), error = 0.0;
                 if (*end == ',')
@@ -170,7 +212,13 @@ static FILE *reopen_truncated(const char *path, const char *header, long keep_st
                 eval_record_add(er, step, loss, error);
             }
         }
+        const int read_failed = ferror(in) ? (errno ? errno : EIO) : 0;
         fclose(in);
+        if (read_failed) {
+            atomic_abort(&af);
+            snprintf(err, err_size, "%s: cannot read: %s", path, strerror(read_failed));
+            return NULL;
+        }
     }
     if (atomic_commit(&af, err, err_size) != 0)
         return NULL;
@@ -188,7 +236,11 @@ static FILE *create_log(const char *path, const char *header, char *err, size_t 
         return NULL;
     }
     fprintf(f, "%s\n", header);
-    fflush(f);
+    if (fflush(f) != 0 || ferror(f)) {
+        snprintf(err, err_size, "%s: write failed: %s", path, strerror(errno));
+        fclose(f);
+        return NULL;
+    }
     return f;
 }
 
@@ -200,8 +252,13 @@ int run_open_logs(const run_config *cfg, int resume, long keep_step, FILE **metr
     path_join(ep, sizeof ep, cfg->output.dir, RUN_EVAL_FILE);
     memset(er, 0, sizeof *er);
     if (resume) {
-        *metrics = reopen_truncated(mp, METRICS_HEADER, keep_step, NULL, err, err_size);
-        *eval = *metrics ? reopen_truncated(ep, EVAL_HEADER, keep_step, er, err, err_size) : NULL;
+        long last = 0, last_eval = 0;
+        *metrics = reopen_truncated(mp, METRICS_HEADER, keep_step, NULL, &last, err, err_size);
+        *eval = *metrics ? reopen_truncated(ep, EVAL_HEADER, keep_step, er, &last_eval, err, err_size) : NULL;
+        /* Rows are synced before each checkpoint, so this takes a file edited or lost by hand. */
+        if (*metrics && last != keep_step)
+            fprintf(stderr, "train: warning: %s ends at step %ld but the checkpoint is at step %ld: the "
+                    "rows in between are missing and stay missing\n", mp, last, keep_step);
     } else {
         *metrics = create_log(mp, METRICS_HEADER, err, err_size);
         *eval = *metrics ? create_log(ep, EVAL_HEADER, err, err_size) : NULL;

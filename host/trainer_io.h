@@ -22,10 +22,12 @@ int run_dir_check(const run_config *cfg, int resume, char *err, size_t err_size)
 
 /*
  * Makes output.dir ready once everything else (data, backend, checkpoint) has been
- * accepted, so a refused run never costs the user a previous one: creates the folder
- * and its parents; under output.overwrite removes the previous run's files, and only
- * those. 0, or EXIT_USAGE (the folder cannot be made) / EXIT_RUNTIME (a file cannot be
- * removed) with a message in err.
+ * accepted, so a refused run never costs the user a previous one (nothing in the folder
+ * changes before this). Fresh run: creates the folder and its parents; under
+ * output.overwrite removes the previous run's files (summary.json first), and only
+ * those. Resume: removes summary.json (it described the run before this resume) and any
+ * temporary *.tmp files a killed run left. 0, or EXIT_USAGE (the folder cannot be made or
+ * written into) / EXIT_RUNTIME (a file cannot be removed) with a message in err.
  */
 int run_dir_prepare(const run_config *cfg, int resume, char *err, size_t err_size);
 

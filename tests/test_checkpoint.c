@@ -121,7 +121,18 @@ int main(void)
     memcpy(x, orig, n);
     x[n / 2] ^= 1;
     expect_refused(bad, x, n, &st, b, "checksum mismatch", "one flipped bit");
-    expect_refused(bad, orig, n - 1, &st, b, "checksum mismatch", "one byte short");
+    /* A truncated tail is named as such (the sizes inside the file say how long it must be). */
+    expect_refused(bad, orig, n - 1, &st, b, "truncated: the file ends after", "one byte short");
+    expect_refused(bad, orig, n / 2, &st, b, "truncated: the file ends after", "half the file");
+    expect_refused(bad, orig, 50, &st, b, "truncated: the file ends after 50 bytes, inside the header", "half the header");
+    expect_refused(bad, orig, 10, &st, b, "truncated: 10 bytes", "10 bytes");
+    expect_refused(bad, orig, 0, &st, b, "empty file", "empty file");
+    /* Bytes appended after the trailer: a corrupt file, not a short one. */
+    unsigned char *longer = malloc(n + 3);
+    memcpy(longer, orig, n);
+    memset(longer + n, 0, 3);
+    expect_refused(bad, longer, n + 3, &st, b, "checksum mismatch", "3 bytes appended");
+    free(longer);
     memcpy(x, orig, n);
     x[0] = 'X';
     expect_refused(bad, x, n, &st, b, "magic", "bad magic");

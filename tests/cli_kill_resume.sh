@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# cli_kill_resume.sh: a CPU run killed with SIGKILL at random moments (some of them inside the checkpoint write) and resumed each time ends exactly as an uninterrupted run; every kill leaves a loadable checkpoint.
+#
+# The random delays come from bash's $RANDOM, seeded from KILL_SEED when set (the seed in
+# use is printed, so a failing sequence of kills can be replayed).
+set -u
+RESNET=${RESNET_BIN:?RESNET_BIN must name the resnet binary}
+SYNTH=${CIFAR_SYNTH:?CIFAR_SYNTH must name the cifar_synth binary}
+W=$(mktemp -d)
+PID=
+trap '[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$W"' EXIT
+cd "$W" || exit 1
+
+FAILS=0
+ok() { echo "ok: $*"; }
+bad() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
+
+SEED=${KILL_SEED:-$(( $(date +%s) % 32768 ))}
+RANDOM=$SEED
+echo "random seed $SEED (rerun with KILL_SEED=$SEED for the same delays)"
+
+# A delay in seconds, uniformly in [MIN_MS, MAX_MS] milliseconds.
+delay() { local ms=$(($1 + RANDOM % ($2 - $1 + 1))); printf '%d.%03d' $((ms / 1000)) $((ms % 1000)); }
+
+# The columns a rerun reproduces exactly: all but images_per_s (a timing).
+cols() { cut -d, -f1-6 "$1"; }
+
+same_run() { # DIR1 DIR2 WHAT
+    if cmp -s <(cols "$1/metrics.csv") <(cols "$2/metrics.csv"); then ok "$3: metrics.csv identical"; else
+        bad "$3: metrics.csv differs"
+        diff <(cols "$1/metrics.csv") <(cols "$2/metrics.csv") | head -5 >&2
+    fi
+    if cmp -s "$1/eval.csv" "$2/eval.csv"; then ok "$3: eval.csv identical"; else bad "$3: eval.csv differs"; fi
+    if cmp -s "$1/checkpoint.bin" "$2/checkpoint.bin"; then ok "$3: final checkpoint identical"; else
+        bad "$3: final checkpoints differ"
+    fi
+    grep -q '"status": "finished"' "$2/summary.json" 2>/dev/null && ok "$3: summary says finished" ||
+        bad "$3: no summary with status finished"
+}
+
+"$SYNTH" train.bin --n 512 --seed 1 >/dev/null || exit 1
+"$SYNTH" test.bin --n 256 --seed 2 >/dev/null || exit 1
+
+# Depth 8, batch 16: a step takes ~30 ms on one idle core, the whole run 4-10 s.
+cat >run.yaml <<'EOF'
+model:
+  depth: 8
+  num_classes: 10
+data:
+  dir: .
+  train: [train.bin]
+  test: test.bin
+train:
+  batch_size: 16
+  steps: 120
+  seed: 5
+  backend: cpu
+  eval_every: 40
+  log_every: 5
+  checkpoint_every: 10
+  nonfinite: stop
+optim:
+  momentum: 0.9
+  weight_decay: 0.0005
+schedule:
+  peak_lr: 0.1
+  warmup:
+    shape: linear
+    steps: 10
+  decay:
+    shape: cosine
+output:
+  dir: unused
+EOF
+
+timeout 120 "$RESNET" train run.yaml --set output.dir=R >/dev/null 2>R.err ||
+    { bad "the uninterrupted run failed: $(tail -n 3 R.err)"; exit 1; }
+ok "uninterrupted run R"
+
+# Starts `resnet train` in the background (PID, stderr in LOG).
+start() { # LOG ARGS...
+    local log=$1
+    shift
+    "$RESNET" train run.yaml "$@" >/dev/null 2>"$log" &
+    PID=$!
+}
+
+# SIGKILL for PID; sets KILLED=1 when it was still running (else it had ended by itself).
+kill_now() {
+    KILLED=0
+    kill -9 "$PID" 2>/dev/null && KILLED=1
+    wait "$PID" 2>/dev/null
+    PID=
+}
+
+# Waits (at most 60 s) until FILE exists or PID has ended.
+wait_file() {
+    local i
+    for i in $(seq 1 6000); do
+        [ -e "$1" ] && return 0
+        kill -0 "$PID" 2>/dev/null || return 1
+        sleep 0.01
+    done
+    return 1
+}
+
+# Waits until the resumed PID has accepted its checkpoint (its "(resumed)" banner, printed
+# once the checkpoint is loaded and the logs are reopened) or ended; 1 when it ended
+# without accepting the checkpoint.
+wait_resumed() { # LOG
+    local i
+    for i in $(seq 1 6000); do
+        grep -q "(resumed)" "$1" && return 0
+        kill -0 "$PID" 2>/dev/null || { grep -q "(resumed)" "$1"; return; }
+        sleep 0.01
+    done
+    return 1
+}
+
+no_summary() { # DIR WHAT: a killed run must not leave a summary to be taken for a result
+    [ ! -e "$1/summary.json" ] || bad "$2: $1 holds a summary.json: $(tr -d '\n' <"$1/summary.json" | head -c 200)"
+}
+
+# Waits (at most 60 s) until metrics.csv in DIR has reached step N or PID has ended.
+wait_step() { # DIR N
+    local i last
+    for i in $(seq 1 6000); do
+        last=$(tail -n 1 "$1/metrics.csv" 2>/dev/null | cut -d, -f1)
+        case $last in '' | *[!0-9]*) last=0 ;; esac
+        [ "$last" -ge "$2" ] && return 0
+        kill -0 "$PID" 2>/dev/null || return 1
+        sleep 0.01
+    done
+    return 1
+}
+
+# ---- 1. four kills at random moments, each followed by --resume, then completion ----
+# The moments are drawn in steps (a random step in each quarter of the run, then a random
+# few milliseconds more), so the kills spread over the run whatever the machine's speed;
+# kill 3 comes instead a random time after the launch, often while the resume itself
+# reads the checkpoint and rewrites the logs. Kill 1 comes after the first checkpoint
+# (step 10): before it there is nothing to resume from.
+for k in 1 2 3 4; do
+    if [ "$k" = 1 ]; then start K1.err --set output.dir=K; else start "K$k.err" --resume K; fi
+    case $k in
+    1) wait_step K $((10 + RANDOM % 21)) ;;
+    2) wait_step K $((40 + RANDOM % 26)) ;;
+    3) true ;;
+    4) wait_step K $((75 + RANDOM % 36)) ;;
+    esac
+    sleep "$(delay 0 $([ "$k" = 3 ] && echo 400 || echo 150))"
+    kill_now
+    if [ "$KILLED" = 1 ]; then
+        ok "kill $k of run K (metrics.csv at step $(tail -n 1 K/metrics.csv | cut -d, -f1), checkpoint.bin $(stat -c %s K/checkpoint.bin 2>/dev/null) bytes)"
+        no_summary K "kill $k"
+    else
+        bad "run K ended before kill $k: $(tail -n 2 "K$k.err")"
+    fi
+    [ -s K/checkpoint.bin ] || bad "kill $k left no checkpoint.bin"
+done
+timeout 120 "$RESNET" train run.yaml --resume K >/dev/null 2>K5.err && ok "run K completed after 4 kills" ||
+    bad "final resume of K failed: $(tail -n 3 K5.err)"
+same_run R K "4 random kills + resumes"
+[ -z "$(ls K/*.tmp 2>/dev/null)" ] && ok "no temporary files left in K" || bad "K holds $(ls K/*.tmp)"
+
+# ---- 2. kills inside the checkpoint write ----
+# A checkpoint every step keeps the writer busy; half the kills wait for the temporary
+# file to appear and kill at once (inside the write, between open and rename), the other
+# half come after a short random delay. After each, the next --resume must accept the
+# folder's checkpoint (the previous one or the new one, whole).
+ROUNDS=12
+mid_write=0
+start C0.err --set output.dir=C --set train.checkpoint_every=1
+wait_file C/checkpoint.bin || bad "run C ended before its first checkpoint: $(tail -n 2 C0.err)"
+for r in $(seq 1 $ROUNDS); do
+    if [ $((r % 2)) = 1 ]; then
+        # Busy wait (bash builtins only) for the temporary file, then kill at once.
+        t0=$SECONDS
+        while [ ! -e C/checkpoint.bin.tmp ] && [ $((SECONDS - t0)) -lt 30 ] && kill -0 "$PID" 2>/dev/null; do :; done
+    else
+        sleep "$(delay 5 150)"
+    fi
+    kill_now
+    [ "$KILLED" = 1 ] || { bad "round $r: the run ended before its kill"; break; }
+    [ -e C/checkpoint.bin.tmp ] && mid_write=$((mid_write + 1))
+    no_summary C "round $r"
+    start "C$r.err" --resume C --set train.checkpoint_every=1
+    wait_resumed "C$r.err" || { bad "round $r: --resume refused the checkpoint a kill left: $(tail -n 2 "C$r.err")"; break; }
+done
+echo "note: $mid_write of $ROUNDS kills came while checkpoint.bin.tmp was being written"
+[ "$mid_write" -ge 1 ] && ok "$mid_write kill(s) inside the checkpoint write, each resumed" ||
+    bad "no kill landed inside a checkpoint write"
+# Let the last resume run to the end.
+wait "$PID"
+rc=$?
+PID=
+[ "$rc" = 0 ] && ok "run C completed after $ROUNDS kills" || bad "final resume of C: exit $rc: $(tail -n 3 "C$ROUNDS.err")"
+same_run R C "kills inside checkpoint writes"
+[ -z "$(ls C/*.tmp 2>/dev/null)" ] && ok "no temporary files left in C" || bad "C holds $(ls C/*.tmp)"
+
+if [ "$FAILS" -gt 0 ]; then
+    echo "cli_kill_resume: $FAILS check(s) failed (random seed $SEED)" >&2
+    exit 1
+fi
+echo "cli_kill_resume: all checks passed"

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# cli_signals.sh: SIGINT and SIGTERM stop a CPU run cleanly after the current step (checkpoint, summary "stopped", exit 128+N) and --resume then ends as an uninterrupted run; a second SIGINT (after SIGINT or SIGTERM) ends the run at once.
+set -u
+RESNET=${RESNET_BIN:?RESNET_BIN must name the resnet binary}
+SYNTH=${CIFAR_SYNTH:?CIFAR_SYNTH must name the cifar_synth binary}
+W=$(mktemp -d)
+PID=
+trap '[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$W"' EXIT
+cd "$W" || exit 1
+
+FAILS=0
+ok() { echo "ok: $*"; }
+bad() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
+
+cols() { cut -d, -f1-6 "$1"; }
+
+same_run() { # DIR1 DIR2 WHAT
+    if cmp -s <(cols "$1/metrics.csv") <(cols "$2/metrics.csv"); then ok "$3: metrics.csv identical"; else
+        bad "$3: metrics.csv differs"
+        diff <(cols "$1/metrics.csv") <(cols "$2/metrics.csv") | head -5 >&2
+    fi
+    if cmp -s "$1/eval.csv" "$2/eval.csv"; then ok "$3: eval.csv identical"; else bad "$3: eval.csv differs"; fi
+    if cmp -s "$1/checkpoint.bin" "$2/checkpoint.bin"; then ok "$3: final checkpoint identical"; else
+        bad "$3: final checkpoints differ"
+    fi
+}
+
+# The step stored in a checkpoint (offset 40, i64 little-endian; docs/checkpoint.md).
+ckpt_step() { od -An -tu8 -j40 -N8 --endian=little "$1" | tr -d ' '; }
+
+summary_field() { # DIR KEY -> the value after "KEY":
+    sed -n "s/^ *\"$2\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" "$1/summary.json" 2>/dev/null
+}
+
+"$SYNTH" train.bin --n 512 --seed 1 >/dev/null || exit 1
+"$SYNTH" test.bin --n 256 --seed 2 >/dev/null || exit 1
+
+cat >run.yaml <<'EOF'
+model:
+  depth: 8
+  num_classes: 10
+data:
+  dir: .
+  train: [train.bin]
+  test: test.bin
+train:
+  batch_size: 16
+  steps: 60
+  seed: 5
+  backend: cpu
+  eval_every: 30
+  log_every: 5
+  checkpoint_every: 10
+  nonfinite: stop
+optim:
+  momentum: 0.9
+  weight_decay: 0.0005
+schedule:
+  peak_lr: 0.1
+  warmup:
+    shape: linear
+    steps: 10
+  decay:
+    shape: cosine
+output:
+  dir: unused
+EOF
+
+timeout 120 "$RESNET" train run.yaml --set output.dir=R >/dev/null 2>R.err ||
+    { bad "the uninterrupted run failed: $(tail -n 3 R.err)"; exit 1; }
+ok "uninterrupted run R"
+
+# Waits (at most 60 s) until FILE exists or PID has ended.
+wait_file() {
+    local i
+    for i in $(seq 1 6000); do
+        [ -e "$1" ] && return 0
+        kill -0 "$PID" 2>/dev/null || return 1
+        sleep 0.01
+    done
+    return 1
+}
+
+# ---- one signal: a clean stop after the current step, then --resume ----
+# (A background job of a script starts with SIGINT ignored; resnet installs its own
+# handler regardless, as it does under a terminal.)
+for sig in INT TERM; do
+    d=S$sig
+    "$RESNET" train run.yaml --set output.dir=$d >/dev/null 2>$d.err &
+    PID=$!
+    # Past the first checkpoint (step 10) and between two others, so the stop must write
+    # a checkpoint of its own.
+    wait_file $d/checkpoint.bin || bad "$sig: the run ended before its first checkpoint"
+    sleep 0.1
+    kill -s $sig "$PID"
+    wait "$PID"
+    rc=$?
+    PID=
+    want=$((128 + $(kill -l $sig)))
+    [ "$rc" = "$want" ] && ok "SIG$sig: exit $rc" || bad "SIG$sig: exit $rc, expected $want: $(tail -n 2 $d.err)"
+    steps=$(summary_field $d steps_run)
+    [ "$(summary_field $d status)" = stopped ] && ok "SIG$sig: summary status stopped at step $steps" ||
+        bad "SIG$sig: summary status '$(summary_field $d status)', expected stopped"
+    [ -n "$steps" ] && [ "$(ckpt_step $d/checkpoint.bin)" = "$steps" ] &&
+        ok "SIG$sig: checkpoint at the stopped step $steps" ||
+        bad "SIG$sig: checkpoint at step $(ckpt_step $d/checkpoint.bin), summary says $steps"
+    [ "$(tail -n 1 $d/metrics.csv | cut -d, -f1)" = "$steps" ] && ok "SIG$sig: metrics.csv up to step $steps" ||
+        bad "SIG$sig: metrics.csv ends at step $(tail -n 1 $d/metrics.csv | cut -d, -f1), not $steps"
+    grep -q "stopped by signal $(kill -l $sig) after step $steps; continue with --resume $d" $d.err &&
+        ok "SIG$sig: message says how to continue" || bad "SIG$sig: no stop message: $(tail -n 2 $d.err)"
+    timeout 120 "$RESNET" train run.yaml --resume $d >/dev/null 2>$d.resume.err && ok "SIG$sig: resumed to the end" ||
+        bad "SIG$sig: resume failed: $(tail -n 2 $d.resume.err)"
+    same_run R $d "SIG$sig + resume"
+    [ "$(summary_field $d status)" = finished ] && [ "$(summary_field $d resumed_from_step)" = "$steps" ] &&
+        ok "SIG$sig: summary finished, resumed from step $steps" || bad "SIG$sig: summary after resume: $(tr -d '\n' <$d/summary.json)"
+done
+
+# ---- a second signal: the run ends at once, inside its step ----
+# Steps of the whole training set (batch 512) take ~0.5-2 s, so both signals land inside
+# one step: the first asks for a stop after it, the second must not wait for it. The first
+# comes right after the step-1 checkpoint appears, so the folder keeps a checkpoint.
+BIG="--set train.batch_size=512 --set train.steps=4 --set train.checkpoint_every=1 --set schedule.warmup.steps=1"
+for pair in "INT INT" "TERM INT"; do
+    set -- $pair
+    what="SIG$1 then SIG$2"
+    d=D$1$2
+    "$RESNET" train run.yaml --set output.dir=$d $BIG >/dev/null 2>$d.err &
+    PID=$!
+    wait_file $d/checkpoint.bin || bad "$what: the run ended before its first checkpoint"
+    kill -s "$1" "$PID"
+    sleep 0.05
+    kill -s "$2" "$PID"
+    wait "$PID"
+    rc=$?
+    PID=
+    [ "$rc" = 130 ] && ok "$what: exit $rc" || bad "$what: exit $rc, expected 130 (killed by SIGINT)"
+    if grep -q "stopped by signal" $d.err || [ -e $d/summary.json ]; then
+        bad "$what: the run waited for its step and stopped cleanly instead of ending at once"
+    else
+        ok "$what: ended at once (no clean stop, no summary)"
+    fi
+    [ "$(ckpt_step $d/checkpoint.bin)" = 1 ] && ok "$what: the step-1 checkpoint is still there" ||
+        bad "$what: checkpoint at step $(ckpt_step $d/checkpoint.bin), expected 1"
+done
+timeout 120 "$RESNET" train run.yaml --resume DINTINT $BIG --stop-after 2 >/dev/null 2>D.resume.err &&
+    [ "$(ckpt_step DINTINT/checkpoint.bin)" = 2 ] && ok "double SIGINT: --resume continues from step 1" ||
+    bad "double SIGINT: resume failed: $(tail -n 2 D.resume.err)"
+
+if [ "$FAILS" -gt 0 ]; then
+    echo "cli_signals: $FAILS check(s) failed" >&2
+    exit 1
+fi
+echo "cli_signals: all checks passed"

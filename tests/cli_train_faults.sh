@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# cli_train_faults.sh: refused resumes change nothing in the run folder; disk full, a file size limit and an output folder gone mid-run end with exit 3 naming the file and the previous checkpoint intact; the "Run" cases of issue 7's catalogue of bad inputs.
+#
+# Faults are made in ways that also work as root in a container (where chmod does not stop
+# writes and nothing can be mounted): /dev/full behind the checkpoint's temporary name
+# (ENOSPC), `ulimit -f` (EFBIG), the output folder moved away and a regular file put in its
+# place, and a regular file as a component of output.dir.
+set -u
+RESNET=${RESNET_BIN:?RESNET_BIN must name the resnet binary}
+SYNTH=${CIFAR_SYNTH:?CIFAR_SYNTH must name the cifar_synth binary}
+W=$(mktemp -d)
+PID=
+trap '[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; chmod -R u+w "$W" 2>/dev/null; rm -rf "$W"' EXIT
+cd "$W" || exit 1
+
+FAILS=0
+ok() { echo "ok: $*"; }
+bad() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
+
+# Runs a command, keeps its stderr in err.txt, and checks its exit code.
+expect_rc() {
+    local want=$1 what=$2
+    shift 2
+    "$@" >out.txt 2>err.txt
+    local rc=$?
+    if [ "$rc" = "$want" ]; then ok "$what (exit $rc)"; else
+        bad "$what: exit $rc, expected $want"
+        sed 's/^/    /' err.txt >&2
+    fi
+}
+
+says() { # TEXT WHAT: err.txt holds TEXT
+    grep -qF -- "$1" err.txt && ok "$2: message says '$1'" || bad "$2: message lacks '$1': $(cat err.txt)"
+}
+
+# Every entry of DIR (name, type, size, mode, link target, mtime) and every file's bytes.
+snap() {
+    (cd "$1" && find . -printf '%p %y %s %m %l %T@\n' | sort && find . -type f -exec md5sum {} + | sort -k2)
+}
+
+unchanged() { # DIR BEFORE WHAT
+    if [ "$(snap "$1")" = "$2" ]; then ok "$3: $1 byte-identical"; else
+        bad "$3: $1 changed"
+        diff <(echo "$2") <(snap "$1") | head -8 >&2
+    fi
+}
+
+no_result() { # DIR WHAT: nothing there that could be taken for a result
+    if [ -e "$1/summary.json" ]; then bad "$2: $1 holds a summary.json"; else ok "$2: no summary.json"; fi
+    [ -z "$(ls "$1"/*.tmp 2>/dev/null)" ] || bad "$2: $1 holds $(ls "$1"/*.tmp)"
+}
+
+cols() { cut -d, -f1-6 "$1"; }
+
+same_run() { # DIR1 DIR2 WHAT
+    cmp -s <(cols "$1/metrics.csv") <(cols "$2/metrics.csv") && cmp -s "$1/eval.csv" "$2/eval.csv" &&
+        cmp -s "$1/checkpoint.bin" "$2/checkpoint.bin" && ok "$3: ends as the uninterrupted run" ||
+        bad "$3: metrics.csv, eval.csv or checkpoint.bin differ from the uninterrupted run's"
+}
+
+ckpt_step() { od -An -tu8 -j40 -N8 --endian=little "$1" | tr -d ' '; }
+
+flip_byte() { # FILE OFFSET: xor one byte with 0x01, in place
+    local v
+    v=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+    printf "\\$(printf %03o $((v ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+set_byte() { # FILE OFFSET VALUE(0-255)
+    printf "\\$(printf %03o "$3")" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+"$SYNTH" train.bin --n 512 --seed 1 >/dev/null || exit 1
+"$SYNTH" test.bin --n 256 --seed 2 >/dev/null || exit 1
+
+cat >run.yaml <<'EOF'
+model:
+  depth: 8
+  num_classes: 10
+data:
+  dir: .
+  train: [train.bin]
+  test: test.bin
+train:
+  batch_size: 16
+  steps: 60
+  seed: 5
+  backend: cpu
+  eval_every: 30
+  log_every: 5
+  checkpoint_every: 10
+  nonfinite: stop
+optim:
+  momentum: 0.9
+  weight_decay: 0.0005
+schedule:
+  peak_lr: 0.1
+  warmup:
+    shape: linear
+    steps: 10
+  decay:
+    shape: cosine
+output:
+  dir: unused
+EOF
+train() { "$RESNET" train run.yaml "$@"; }
+
+expect_rc 0 "uninterrupted run R" train --set output.dir=R
+# P: a run stopped at step 40 (summary "stopped", an evaluation at 30, and a leftover
+# temporary file of the kind a killed run leaves): the folder each refusal starts from.
+expect_rc 0 "run P stopped after step 40" train --set output.dir=P --stop-after 40
+echo "half a checkpoint" >P/checkpoint.bin.tmp
+
+# ---- refused resumes: exit 2, a message saying which check failed, nothing changed ----
+refused() { # NAME WHAT MESSAGE DAMAGE-COMMAND [--set ...]
+    local name=$1 what=$2 msg=$3 damage=$4
+    shift 4
+    rm -rf "$name"
+    cp -a P "$name"
+    (cd "$name" && eval "$damage")
+    local before
+    before=$(snap "$name")
+    expect_rc 2 "$what refused" train --resume "$name" "$@"
+    says "$msg" "$what"
+    grep -qF "$name/checkpoint.bin" err.txt || bad "$what: message does not name $name/checkpoint.bin"
+    unchanged "$name" "$before" "$what"
+}
+refused X1 "flipped byte" "checksum mismatch" "flip_byte checkpoint.bin 300000"
+refused X2 "wrong magic" "not a checkpoint" "flip_byte checkpoint.bin 2"
+refused X3 "format version 2" "checkpoint format version 2, this program reads version 1" "set_byte checkpoint.bin 8 2"
+refused X4 "truncated tail" "truncated: the file ends after 400000 bytes" "truncate -s 400000 checkpoint.bin"
+refused X5 "empty checkpoint" "empty file" ": >checkpoint.bin"
+refused X6 "other depth" "written by a run with model.depth 8 but this run has 14" true --set model.depth=14
+refused X7 "other batch size" "train.batch_size 16 but this run has 32" true --set train.batch_size=32
+refused X8 "other seed" "train.seed 5 but this run has 6" true --set train.seed=6
+refused X9 "checkpoint past train.steps" "past train.steps 30" true --set train.steps=30 --set train.eval_every=10
+
+# P10: a run stopped at step 10, where the faults below start: resumed with
+# checkpoint_every 50, its next checkpoint is 40 steps (1 s or more) away.
+expect_rc 0 "run P10 stopped after step 10" train --set output.dir=P10 --stop-after 10
+
+# ---- disk full while writing a checkpoint (ENOSPC) ----
+# The resumed run accepts its checkpoint, then /dev/full takes the place of the
+# checkpoint's temporary file before the next checkpoint (step 50): the write must fail,
+# name the file, exit 3, and leave the step-10 checkpoint as it was.
+rm -rf F && cp -a P10 F
+sum=$(md5sum <F/checkpoint.bin)
+train --resume F --set train.checkpoint_every=50 >/dev/null 2>err.txt &
+PID=$!
+for _ in $(seq 1 3000); do grep -q "(resumed)" err.txt && break; kill -0 "$PID" 2>/dev/null || break; sleep 0.01; done
+ln -s /dev/full F/checkpoint.bin.tmp
+wait "$PID"
+rc=$?
+PID=
+[ "$rc" = 3 ] && ok "disk full at a checkpoint: exit 3" || bad "disk full at a checkpoint: exit $rc, expected 3: $(tail -n 2 err.txt)"
+says "F/checkpoint.bin: write failed: No space left on device" "disk full at a checkpoint"
+[ "$(md5sum <F/checkpoint.bin)" = "$sum" ] && ok "disk full at a checkpoint: the step-10 checkpoint intact" ||
+    bad "disk full at a checkpoint: checkpoint.bin changed"
+no_result F "disk full at a checkpoint"
+expect_rc 0 "resume after the disk-full failure" train --resume F
+same_run R F "disk full + resume"
+
+# ---- a file size limit while appending to metrics.csv (EFBIG) ----
+# `ulimit -f 2` (2 KiB): metrics.csv (~65 bytes a row) outgrows it about step 30, before
+# any checkpoint (only at the end here); the failure names metrics.csv, exit 3.
+rm -rf M && cp -a P10 M
+sum=$(md5sum <M/checkpoint.bin)
+expect_rc 3 "file size limit on metrics.csv" bash -c 'ulimit -f 2 && exec "$@"' _ "$RESNET" train run.yaml \
+    --resume M --set train.checkpoint_every=0
+says "M/metrics.csv: write failed: File too large (the checkpoint of step 10 is intact)" "file size limit on metrics.csv"
+[ "$(md5sum <M/checkpoint.bin)" = "$sum" ] && ok "file size limit: the step-10 checkpoint intact" ||
+    bad "file size limit: checkpoint.bin changed"
+no_result M "file size limit on metrics.csv"
+expect_rc 0 "resume after the file size failure" train --resume M
+same_run R M "file size limit + resume"
+
+# ---- the output folder gone mid-run (moved away, a regular file in its place) ----
+rm -rf G G.moved && cp -a P10 G
+sum=$(md5sum <G/checkpoint.bin)
+train --resume G --set train.checkpoint_every=50 >/dev/null 2>err.txt &
+PID=$!
+for _ in $(seq 1 3000); do grep -q "(resumed)" err.txt && break; kill -0 "$PID" 2>/dev/null || break; sleep 0.01; done
+mv G G.moved && echo "not a folder" >G
+wait "$PID"
+rc=$?
+PID=
+[ "$rc" = 3 ] && ok "output folder gone: exit 3" || bad "output folder gone: exit $rc, expected 3: $(tail -n 2 err.txt)"
+says "G/checkpoint.bin: cannot create G/checkpoint.bin.tmp: Not a directory" "output folder gone"
+[ "$(md5sum <G.moved/checkpoint.bin)" = "$sum" ] && ok "output folder gone: the step-10 checkpoint intact" ||
+    bad "output folder gone: checkpoint.bin changed"
+no_result G.moved "output folder gone"
+rm G && mv G.moved G
+expect_rc 0 "resume once the folder is back" train --resume G
+same_run R G "folder gone + resume"
+
+# ---- disk full before the first checkpoint of a fresh run ----
+mkdir -p N && ln -s /dev/full N/checkpoint.bin.tmp
+expect_rc 3 "disk full at the first checkpoint" train --set output.dir=N
+says "N/checkpoint.bin: write failed: No space left on device" "disk full at the first checkpoint"
+[ ! -e N/checkpoint.bin ] && ok "disk full at the first checkpoint: no checkpoint.bin" || bad "N holds a checkpoint.bin"
+no_result N "disk full at the first checkpoint"
+expect_rc 2 "--resume of that folder" train --resume N
+says "N: no checkpoint.bin in that folder" "--resume of a run that never checkpointed"
+says "start it again with --overwrite" "--resume of a run that never checkpointed"
+
+# ---- the catalogue's Run cases ----
+before=$(snap P)
+expect_rc 2 "existing output folder without --overwrite" train --set output.dir=P
+says "output.dir P already holds a run" "existing output folder"
+unchanged P "$before" "existing output folder"
+
+echo "a regular file" >FILE
+expect_rc 2 "output.dir below a regular file" train --set output.dir=FILE/run
+says "cannot create FILE/run: Not a directory" "output.dir below a regular file"
+[ "$(cat FILE)" = "a regular file" ] && ok "FILE untouched" || bad "FILE changed"
+expect_rc 2 "output.dir is a regular file" train --set output.dir=FILE
+says "output.dir FILE exists but is not a folder" "output.dir is a regular file"
+if [ "$(id -u)" != 0 ]; then
+    mkdir -p RO && chmod 555 RO
+    expect_rc 2 "read-only output folder" train --set output.dir=RO
+    says "output.dir RO: cannot write into it: Permission denied" "read-only output folder"
+    [ -z "$(ls -A RO)" ] && ok "read-only output folder: still empty" || bad "RO holds $(ls -A RO)"
+    chmod 755 RO
+else
+    echo "note: running as root, where chmod does not stop writes: the read-only folder case is skipped" \
+         "(the moved-away folder and the regular-file component above cover unwritable output as root)"
+fi
+
+mkdir -p E
+expect_rc 2 "--resume from an empty folder" train --resume E
+says "--resume E: no checkpoint.bin in that folder" "--resume from an empty folder"
+[ -z "$(ls -A E)" ] && ok "--resume from an empty folder: still empty" || bad "E holds $(ls -A E)"
+expect_rc 2 "--resume from a missing folder" train --resume nothere
+says "--resume nothere: No such file or directory" "--resume from a missing folder"
+[ ! -e nothere ] && ok "--resume from a missing folder: not created" || bad "nothere was created"
+expect_rc 2 "--resume from a regular file" train --resume FILE
+says "--resume FILE: not a folder" "--resume from a regular file"
+rm -rf K && cp -a R K && rm K/checkpoint.bin K/summary.json
+before=$(snap K)
+expect_rc 2 "--resume from a run killed before its first checkpoint" train --resume K
+says "start it again with --overwrite" "--resume without a checkpoint"
+unchanged K "$before" "--resume without a checkpoint"
+
+if [ "$FAILS" -gt 0 ]; then
+    echo "cli_train_faults: $FAILS check(s) failed" >&2
+    exit 1
+fi
+echo "cli_train_faults: all checks passed"
