@@ -31,29 +31,13 @@ int cmd_config(int argc, char **argv)
         return EXIT_RUNTIME;
     }
     for (int i = 1; i < argc; i++) {
-        int used = cli_collect_sets(argc, argv, i, sets, &n_sets);
-        if (used < 0)
-            goto done;
-        if (used > 0) {
-            i += used - 1;
-            continue;
-        }
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
             rc = EXIT_OK;
             goto done;
         }
-        if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            fprintf(stderr, "config: unknown option '%s'\n\n", argv[i]);
-            usage(stderr);
+        if (cli_config_arg(argc, argv, &i, "config", usage, sets, &n_sets, &file) < 0)
             goto done;
-        }
-        if (file) {
-            fprintf(stderr, "config: one config file expected, got '%s' and '%s'\n\n", file, argv[i]);
-            usage(stderr);
-            goto done;
-        }
-        file = argv[i];
     }
     if (!file) {
         fprintf(stderr, "config: missing the config FILE\n\n");

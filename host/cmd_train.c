@@ -51,13 +51,6 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     for (int i = 1; i < argc; i++) {
-        const int used = cli_collect_sets(argc, argv, i, sets, &n_sets);
-        if (used < 0)
-            goto done;
-        if (used > 0) {
-            i += used - 1;
-            continue;
-        }
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
             rc = EXIT_OK;
@@ -89,17 +82,8 @@ int cmd_train(int argc, char **argv)
             resume = argv[++i];
             continue;
         }
-        if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            fprintf(stderr, "train: unknown option '%s'\n\n", argv[i]);
-            usage(stderr);
+        if (cli_config_arg(argc, argv, &i, "train", usage, sets, &n_sets, &file) < 0)
             goto done;
-        }
-        if (file) {
-            fprintf(stderr, "train: one config file expected, got '%s' and '%s'\n\n", file, argv[i]);
-            usage(stderr);
-            goto done;
-        }
-        file = argv[i];
     }
     if (!file) {
         fprintf(stderr, "train: missing the config file CONFIG\n\n");

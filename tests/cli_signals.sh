@@ -1,85 +1,14 @@
 #!/usr/bin/env bash
 # cli_signals.sh: SIGINT and SIGTERM stop a CPU run cleanly after the current step (checkpoint, summary "stopped", exit 128+N) and --resume then ends as an uninterrupted run; a second SIGINT (after SIGINT or SIGTERM) ends the run at once.
-set -u
-RESNET=${RESNET_BIN:?RESNET_BIN must name the resnet binary}
-SYNTH=${CIFAR_SYNTH:?CIFAR_SYNTH must name the cifar_synth binary}
-W=$(mktemp -d)
-PID=
-trap '[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$W"' EXIT
-cd "$W" || exit 1
-
-FAILS=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
-
-cols() { cut -d, -f1-6 "$1"; }
-
-same_run() { # DIR1 DIR2 WHAT
-    if cmp -s <(cols "$1/metrics.csv") <(cols "$2/metrics.csv"); then ok "$3: metrics.csv identical"; else
-        bad "$3: metrics.csv differs"
-        diff <(cols "$1/metrics.csv") <(cols "$2/metrics.csv") | head -5 >&2
-    fi
-    if cmp -s "$1/eval.csv" "$2/eval.csv"; then ok "$3: eval.csv identical"; else bad "$3: eval.csv differs"; fi
-    if cmp -s "$1/checkpoint.bin" "$2/checkpoint.bin"; then ok "$3: final checkpoint identical"; else
-        bad "$3: final checkpoints differ"
-    fi
-}
-
-# The step stored in a checkpoint (offset 40, i64 little-endian; docs/checkpoint.md).
-ckpt_step() { od -An -tu8 -j40 -N8 --endian=little "$1" | tr -d ' '; }
+. "$(dirname "$0")/lib_train.sh" || exit 1
 
 summary_field() { # DIR KEY -> the value after "KEY":
     sed -n "s/^ *\"$2\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" "$1/summary.json" 2>/dev/null
 }
 
-"$SYNTH" train.bin --n 512 --seed 1 >/dev/null || exit 1
-"$SYNTH" test.bin --n 256 --seed 2 >/dev/null || exit 1
-
-cat >run.yaml <<'EOF'
-model:
-  depth: 8
-  num_classes: 10
-data:
-  dir: .
-  train: [train.bin]
-  test: test.bin
-train:
-  batch_size: 16
-  steps: 60
-  seed: 5
-  backend: cpu
-  eval_every: 30
-  log_every: 5
-  checkpoint_every: 10
-  nonfinite: stop
-optim:
-  momentum: 0.9
-  weight_decay: 0.0005
-schedule:
-  peak_lr: 0.1
-  warmup:
-    shape: linear
-    steps: 10
-  decay:
-    shape: cosine
-output:
-  dir: unused
-EOF
-
-timeout 120 "$RESNET" train run.yaml --set output.dir=R >/dev/null 2>R.err ||
-    { bad "the uninterrupted run failed: $(tail -n 3 R.err)"; exit 1; }
-ok "uninterrupted run R"
-
-# Waits (at most 60 s) until FILE exists or PID has ended.
-wait_file() {
-    local i
-    for i in $(seq 1 6000); do
-        [ -e "$1" ] && return 0
-        kill -0 "$PID" 2>/dev/null || return 1
-        sleep 0.01
-    done
-    return 1
-}
+make_synth_data
+write_run_config 60 30
+uninterrupted_run
 
 # ---- one signal: a clean stop after the current step, then --resume ----
 # (A background job of a script starts with SIGINT ignored; resnet installs its own
@@ -159,8 +88,4 @@ timeout 120 "$RESNET" train run.yaml --resume DINTINT $BIG --stop-after 2 >/dev/
     [ "$(ckpt_step DINTINT/checkpoint.bin)" = 2 ] && ok "double SIGINT: --resume continues from step 1" ||
     bad "double SIGINT: resume failed: $(tail -n 2 D.resume.err)"
 
-if [ "$FAILS" -gt 0 ]; then
-    echo "cli_signals: $FAILS check(s) failed" >&2
-    exit 1
-fi
-echo "cli_signals: all checks passed"
+finish cli_signals

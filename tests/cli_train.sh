@@ -1,78 +1,11 @@
 #!/usr/bin/env bash
 # cli_train.sh: `resnet train` end to end on the CPU with synthetic data: determinism, resume (clean stop and SIGKILL), bad checkpoints, non-finite policies, the output-folder check, and fitting a small training set.
-set -u
-RESNET=${RESNET_BIN:?RESNET_BIN must name the resnet binary}
-SYNTH=${CIFAR_SYNTH:?CIFAR_SYNTH must name the cifar_synth binary}
-W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
-cd "$W" || exit 1
-
-FAILS=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
-
-# Runs a command, keeps its stderr in $W/err.txt, and checks its exit code.
-expect_rc() {
-    local want=$1 what=$2
-    shift 2
-    "$@" >out.txt 2>err.txt
-    local rc=$?
-    if [ "$rc" = "$want" ]; then ok "$what (exit $rc)"; else
-        bad "$what: exit $rc, expected $want"
-        sed 's/^/    /' err.txt >&2
-    fi
-}
-
-# The columns a rerun reproduces exactly: all but images_per_s (a timing).
-cols() { cut -d, -f1-6 "$1"; }
-
-same_run() { # DIR1 DIR2 WHAT: identical metrics (but timing), eval rows and final checkpoint
-    if cmp -s <(cols "$1/metrics.csv") <(cols "$2/metrics.csv"); then ok "$3: metrics.csv identical"; else
-        bad "$3: metrics.csv differs"
-        diff <(cols "$1/metrics.csv") <(cols "$2/metrics.csv") | head -5 >&2
-    fi
-    if cmp -s "$1/eval.csv" "$2/eval.csv"; then ok "$3: eval.csv identical"; else bad "$3: eval.csv differs"; fi
-    if cmp -s "$1/checkpoint.bin" "$2/checkpoint.bin"; then ok "$3: final checkpoint identical"; else
-        bad "$3: final checkpoints differ"
-    fi
-}
+. "$(dirname "$0")/lib_train.sh" || exit 1
 
 json_has() { grep -q "$2" "$1/summary.json" || { bad "$1/summary.json lacks $2"; sed 's/^/    /' "$1/summary.json" >&2; }; }
 
-"$SYNTH" train.bin --n 512 --seed 1 >/dev/null || exit 1
-"$SYNTH" test.bin --n 256 --seed 2 >/dev/null || exit 1
-
-# Depth 8 (75,290 parameters), batch 16: a CPU step takes ~30 ms, so each run is seconds.
-cat >run.yaml <<'EOF'
-model:
-  depth: 8
-  num_classes: 10
-data:
-  dir: .
-  train: [train.bin]
-  test: test.bin
-train:
-  batch_size: 16
-  steps: 60
-  seed: 5
-  backend: cpu
-  eval_every: 30
-  log_every: 5
-  checkpoint_every: 10
-  nonfinite: stop
-optim:
-  momentum: 0.9
-  weight_decay: 0.0005
-schedule:
-  peak_lr: 0.1
-  warmup:
-    shape: linear
-    steps: 10
-  decay:
-    shape: cosine
-output:
-  dir: unused
-EOF
+make_synth_data
+write_run_config 60 30
 
 # ---- determinism: same seed, same everything (on the CPU) ----
 expect_rc 0 "run A" "$RESNET" train run.yaml --set output.dir=A
@@ -114,11 +47,6 @@ else
 fi
 
 # ---- bad checkpoints: refused with exit 2 and a message naming the problem ----
-flip_byte() { # FILE OFFSET: xor one byte with 0x01
-    local v
-    v=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-    printf "\\$(printf %03o $((v ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
 cp -r A D
 flip_byte D/checkpoint.bin 100000
 expect_rc 2 "flipped byte refused" "$RESNET" train run.yaml --resume D --set train.steps=80
@@ -176,8 +104,4 @@ awk -v e="$fit" 'BEGIN { exit !(e <= 0.01) }' && ok "training-set error $fit <= 
 awk -v e="$batch" 'BEGIN { exit !(e <= 0.10) }' && ok "batch error of the last 16 steps $batch <= 0.10" ||
     bad "batch error of the last 16 steps $batch > 0.10"
 
-if [ "$FAILS" -gt 0 ]; then
-    echo "cli_train: $FAILS check(s) failed" >&2
-    exit 1
-fi
-echo "cli_train: all checks passed"
+finish cli_train

@@ -5,29 +5,7 @@
 # writes and nothing can be mounted): /dev/full behind the checkpoint's temporary name
 # (ENOSPC), `ulimit -f` (EFBIG), the output folder moved away and a regular file put in its
 # place, and a regular file as a component of output.dir.
-set -u
-RESNET=${RESNET_BIN:?RESNET_BIN must name the resnet binary}
-SYNTH=${CIFAR_SYNTH:?CIFAR_SYNTH must name the cifar_synth binary}
-W=$(mktemp -d)
-PID=
-trap '[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; chmod -R u+w "$W" 2>/dev/null; rm -rf "$W"' EXIT
-cd "$W" || exit 1
-
-FAILS=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
-
-# Runs a command, keeps its stderr in err.txt, and checks its exit code.
-expect_rc() {
-    local want=$1 what=$2
-    shift 2
-    "$@" >out.txt 2>err.txt
-    local rc=$?
-    if [ "$rc" = "$want" ]; then ok "$what (exit $rc)"; else
-        bad "$what: exit $rc, expected $want"
-        sed 's/^/    /' err.txt >&2
-    fi
-}
+. "$(dirname "$0")/lib_train.sh" || exit 1
 
 says() { # TEXT WHAT: err.txt holds TEXT
     grep -qF -- "$1" err.txt && ok "$2: message says '$1'" || bad "$2: message lacks '$1': $(cat err.txt)"
@@ -50,59 +28,12 @@ no_result() { # DIR WHAT: nothing there that could be taken for a result
     [ -z "$(ls "$1"/*.tmp 2>/dev/null)" ] || bad "$2: $1 holds $(ls "$1"/*.tmp)"
 }
 
-cols() { cut -d, -f1-6 "$1"; }
-
-same_run() { # DIR1 DIR2 WHAT
-    cmp -s <(cols "$1/metrics.csv") <(cols "$2/metrics.csv") && cmp -s "$1/eval.csv" "$2/eval.csv" &&
-        cmp -s "$1/checkpoint.bin" "$2/checkpoint.bin" && ok "$3: ends as the uninterrupted run" ||
-        bad "$3: metrics.csv, eval.csv or checkpoint.bin differ from the uninterrupted run's"
-}
-
-ckpt_step() { od -An -tu8 -j40 -N8 --endian=little "$1" | tr -d ' '; }
-
-flip_byte() { # FILE OFFSET: xor one byte with 0x01, in place
-    local v
-    v=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-    printf "\\$(printf %03o $((v ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-
 set_byte() { # FILE OFFSET VALUE(0-255)
     printf "\\$(printf %03o "$3")" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
 
-"$SYNTH" train.bin --n 512 --seed 1 >/dev/null || exit 1
-"$SYNTH" test.bin --n 256 --seed 2 >/dev/null || exit 1
-
-cat >run.yaml <<'EOF'
-model:
-  depth: 8
-  num_classes: 10
-data:
-  dir: .
-  train: [train.bin]
-  test: test.bin
-train:
-  batch_size: 16
-  steps: 60
-  seed: 5
-  backend: cpu
-  eval_every: 30
-  log_every: 5
-  checkpoint_every: 10
-  nonfinite: stop
-optim:
-  momentum: 0.9
-  weight_decay: 0.0005
-schedule:
-  peak_lr: 0.1
-  warmup:
-    shape: linear
-    steps: 10
-  decay:
-    shape: cosine
-output:
-  dir: unused
-EOF
+make_synth_data
+write_run_config 60 30
 train() { "$RESNET" train run.yaml "$@"; }
 
 expect_rc 0 "uninterrupted run R" train --set output.dir=R
@@ -139,20 +70,27 @@ refused X9 "checkpoint past train.steps" "past train.steps 30" true --set train.
 # checkpoint_every 50, its next checkpoint is 40 steps (1 s or more) away.
 expect_rc 0 "run P10 stopped after step 10" train --set output.dir=P10 --stop-after 10
 
+# Resumes a copy of P10 in DIR in the background; once it has accepted its checkpoint (at
+# most 30 s of waiting), FAULT (a command) strikes before its next checkpoint, and the run
+# must end with exit 3. Sets sum to the md5 of the step-10 checkpoint, for the checks after.
+fault_mid_run() { # DIR WHAT FAULT
+    rm -rf "$1" && cp -a P10 "$1"
+    sum=$(md5sum <"$1/checkpoint.bin")
+    train --resume "$1" --set train.checkpoint_every=50 >/dev/null 2>err.txt &
+    PID=$!
+    for _ in $(seq 1 3000); do grep -q "(resumed)" err.txt && break; kill -0 "$PID" 2>/dev/null || break; sleep 0.01; done
+    eval "$3"
+    wait "$PID"
+    local rc=$?
+    PID=
+    [ "$rc" = 3 ] && ok "$2: exit 3" || bad "$2: exit $rc, expected 3: $(tail -n 2 err.txt)"
+}
+
 # ---- disk full while writing a checkpoint (ENOSPC) ----
 # The resumed run accepts its checkpoint, then /dev/full takes the place of the
 # checkpoint's temporary file before the next checkpoint (step 50): the write must fail,
 # name the file, exit 3, and leave the step-10 checkpoint as it was.
-rm -rf F && cp -a P10 F
-sum=$(md5sum <F/checkpoint.bin)
-train --resume F --set train.checkpoint_every=50 >/dev/null 2>err.txt &
-PID=$!
-for _ in $(seq 1 3000); do grep -q "(resumed)" err.txt && break; kill -0 "$PID" 2>/dev/null || break; sleep 0.01; done
-ln -s /dev/full F/checkpoint.bin.tmp
-wait "$PID"
-rc=$?
-PID=
-[ "$rc" = 3 ] && ok "disk full at a checkpoint: exit 3" || bad "disk full at a checkpoint: exit $rc, expected 3: $(tail -n 2 err.txt)"
+fault_mid_run F "disk full at a checkpoint" "ln -s /dev/full F/checkpoint.bin.tmp"
 says "F/checkpoint.bin: write failed: No space left on device" "disk full at a checkpoint"
 [ "$(md5sum <F/checkpoint.bin)" = "$sum" ] && ok "disk full at a checkpoint: the step-10 checkpoint intact" ||
     bad "disk full at a checkpoint: checkpoint.bin changed"
@@ -175,16 +113,8 @@ expect_rc 0 "resume after the file size failure" train --resume M
 same_run R M "file size limit + resume"
 
 # ---- the output folder gone mid-run (moved away, a regular file in its place) ----
-rm -rf G G.moved && cp -a P10 G
-sum=$(md5sum <G/checkpoint.bin)
-train --resume G --set train.checkpoint_every=50 >/dev/null 2>err.txt &
-PID=$!
-for _ in $(seq 1 3000); do grep -q "(resumed)" err.txt && break; kill -0 "$PID" 2>/dev/null || break; sleep 0.01; done
-mv G G.moved && echo "not a folder" >G
-wait "$PID"
-rc=$?
-PID=
-[ "$rc" = 3 ] && ok "output folder gone: exit 3" || bad "output folder gone: exit $rc, expected 3: $(tail -n 2 err.txt)"
+rm -rf G.moved
+fault_mid_run G "output folder gone" "mv G G.moved && echo 'not a folder' >G"
 says "G/checkpoint.bin: cannot create G/checkpoint.bin.tmp: Not a directory" "output folder gone"
 [ "$(md5sum <G.moved/checkpoint.bin)" = "$sum" ] && ok "output folder gone: the step-10 checkpoint intact" ||
     bad "output folder gone: checkpoint.bin changed"
@@ -241,8 +171,4 @@ expect_rc 2 "--resume from a run killed before its first checkpoint" train --res
 says "start it again with --overwrite" "--resume without a checkpoint"
 unchanged K "$before" "--resume without a checkpoint"
 
-if [ "$FAILS" -gt 0 ]; then
-    echo "cli_train_faults: $FAILS check(s) failed" >&2
-    exit 1
-fi
-echo "cli_train_faults: all checks passed"
+finish cli_train_faults
