@@ -144,26 +144,12 @@ void cpu_softmax_xent(backend *b, int n, int k, const float *logits, const int32
     int correct = 0;
     const float inv_n = n > 0 ? 1.0f / (float)n : 0.0f;
     for (int i = 0; i < n; i++) {
-        const float *z = logits + (size_t)i * k;
-        int arg = 0;
-        float zmax = z[0];
-        for (int j = 1; j < k; j++)
-            if (z[j] > zmax) {
-                zmax = z[j];
-                arg = j;
-            }
-        double se = 0.0;
-        for (int j = 0; j < k; j++)
-            se += expf(z[j] - zmax);
-        const float sum_exp = (float)se;
         const int label = labels[i];
         if (label < 0 || label >= k)
             cpu_fatal("softmax_xent: label %d of sample %d is outside 0..%d", label, i, k - 1);
-        loss += xent_loss_one(z[label], zmax, sum_exp);
-        correct += arg == label;
-        if (dlogits)
-            for (int j = 0; j < k; j++)
-                dlogits[(size_t)i * k + j] = xent_grad_one(z[j], zmax, sum_exp, j == label, inv_n);
+        int hit;
+        loss += xent_sample(logits + (size_t)i * k, k, label, inv_n, dlogits ? dlogits + (size_t)i * k : NULL, &hit);
+        correct += hit;
     }
     ts->loss = n > 0 ? (float)(loss / n) : 0.0f;
     ts->correct = (float)correct;

@@ -75,31 +75,16 @@ __global__ void k_softmax_xent(int n, int k, const float *logits, const int32_t 
     double loss = 0.0;
     int correct = 0;
     for (int i = threadIdx.x; i < n; i += blockDim.x) {
-        const float *z = logits + (long)i * k;
-        /* Same arithmetic as cpu_softmax_xent: first index of the maximum, exp sum in
-           double rounded to float, then the shared per-element functions. */
-        int arg = 0;
-        float zmax = z[0];
-        for (int j = 1; j < k; j++)
-            if (z[j] > zmax) {
-                zmax = z[j];
-                arg = j;
-            }
-        double se = 0.0;
-        for (int j = 0; j < k; j++)
-            se += expf(z[j] - zmax);
-        const float sum_exp = (float)se;
+        /* The shared per-sample function, as in cpu_softmax_xent. */
         const int label = labels[i];
         if (label < 0 || label >= k) {
             /* No exit from a kernel: a NaN loss makes the health check flag the step. */
             loss += nan("");
             continue;
         }
-        loss += xent_loss_one(z[label], zmax, sum_exp);
-        correct += arg == label;
-        if (dlogits)
-            for (int j = 0; j < k; j++)
-                dlogits[(long)i * k + j] = xent_grad_one(z[j], zmax, sum_exp, j == label, inv_n);
+        int hit;
+        loss += xent_sample(logits + (long)i * k, k, label, inv_n, dlogits ? dlogits + (long)i * k : NULL, &hit);
+        correct += hit;
     }
     s_loss[threadIdx.x] = loss;
     s_correct[threadIdx.x] = correct;

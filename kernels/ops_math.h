@@ -53,6 +53,32 @@ HD static inline float xent_loss_one(float z_label, float zmax, float sum_exp)
     return logf(sum_exp) - (z_label - zmax);
 }
 
+/*
+ * One sample of softmax cross-entropy over the logits z[0..k): the prediction is the
+ * first index of the maximum; the exp sum accumulates in double and is rounded to float
+ * once, so both backends see the same sum_exp. Writes dz[j] (when dz is not NULL), sets
+ * *correct, returns the sample's loss. The caller has checked 0 <= label < k.
+ */
+HD static inline float xent_sample(const float *z, int k, int label, float inv_n, float *dz, int *correct)
+{
+    int arg = 0;
+    float zmax = z[0];
+    for (int j = 1; j < k; j++)
+        if (z[j] > zmax) {
+            zmax = z[j];
+            arg = j;
+        }
+    double se = 0.0;
+    for (int j = 0; j < k; j++)
+        se += expf(z[j] - zmax);
+    const float sum_exp = (float)se;
+    *correct = arg == label;
+    if (dz)
+        for (int j = 0; j < k; j++)
+            dz[j] = xent_grad_one(z[j], zmax, sum_exp, j == label, inv_n);
+    return xent_loss_one(z[label], zmax, sum_exp);
+}
+
 /* 1 when x is NaN or +-Inf. Written without isfinite() so it survives fast-math flags. */
 HD static inline int nonfinite_one(float x)
 {
