@@ -105,6 +105,21 @@ __global__ void k_softmax_xent(int n, int k, const float *logits, const int32_t 
 
 /* ---- health: pass 1, per-block partial sums of squares and non-finite bits ---- */
 
+/* Sums sq and ORs bits over the block, in a fixed tree order, into s_sq[0] and s_bits[0]. */
+__device__ static void block_reduce_sq_bits(double *s_sq, int *s_bits, double sq, int bits)
+{
+    s_sq[threadIdx.x] = sq;
+    s_bits[threadIdx.x] = bits;
+    __syncthreads();
+    for (int half = RED_THREADS / 2; half > 0; half >>= 1) {
+        if (threadIdx.x < half) {
+            s_sq[threadIdx.x] += s_sq[threadIdx.x + half];
+            s_bits[threadIdx.x] |= s_bits[threadIdx.x + half];
+        }
+        __syncthreads();
+    }
+}
+
 __global__ void k_health_partial(long count, const float *g, const float *w, double *partial_sq,
                                  int *partial_bits)
 {
@@ -121,16 +136,7 @@ __global__ void k_health_partial(long count, const float *g, const float *w, dou
         if (w && nonfinite_one(w[i]))
             bits |= NONFINITE_WEIGHT;
     }
-    s_sq[threadIdx.x] = sq;
-    s_bits[threadIdx.x] = bits;
-    __syncthreads();
-    for (int half = RED_THREADS / 2; half > 0; half >>= 1) {
-        if (threadIdx.x < half) {
-            s_sq[threadIdx.x] += s_sq[threadIdx.x + half];
-            s_bits[threadIdx.x] |= s_bits[threadIdx.x + half];
-        }
-        __syncthreads();
-    }
+    block_reduce_sq_bits(s_sq, s_bits, sq, bits);
     if (threadIdx.x == 0) {
         partial_sq[blockIdx.x] = s_sq[0];
         partial_bits[blockIdx.x] = s_bits[0];
@@ -150,16 +156,7 @@ __global__ void k_health_final(int n_partials, const double *partial_sq, const i
         sq += partial_sq[i];
         bits |= partial_bits[i];
     }
-    s_sq[threadIdx.x] = sq;
-    s_bits[threadIdx.x] = bits;
-    __syncthreads();
-    for (int half = RED_THREADS / 2; half > 0; half >>= 1) {
-        if (threadIdx.x < half) {
-            s_sq[threadIdx.x] += s_sq[threadIdx.x + half];
-            s_bits[threadIdx.x] |= s_bits[threadIdx.x + half];
-        }
-        __syncthreads();
-    }
+    block_reduce_sq_bits(s_sq, s_bits, sq, bits);
     if (threadIdx.x == 0) {
         ts->grad_sq = (float)s_sq[0];
         /* Overwritten, not OR-ed into: the flags are this step's alone. */
