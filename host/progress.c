@@ -1,5 +1,6 @@
 /* progress.c: the live progress line on a terminal, or plain periodic lines when stderr is not one. */
 #include "progress.h"
+#include <math.h>
 #include <stdarg.h>
 #include <unistd.h>
 
@@ -26,11 +27,16 @@ static void fmt_duration(char *buf, size_t n, double s)
 void progress_update(progress *p, double epoch, long step, long total, double loss, double lr,
                      double images_per_s, double eta_s)
 {
-    char eta[32];
+    char eta[32], ls[32];
     fmt_duration(eta, sizeof eta, eta_s);
+    /* printf may write a NaN as "-nan"; the metrics files say "nan", so does this line. */
+    if (isnan(loss))
+        snprintf(ls, sizeof ls, "nan");
+    else
+        snprintf(ls, sizeof ls, "%.4f", loss);
     /* \033[K clears what a longer previous line left behind. */
-    fprintf(p->out, "%sepoch %.2f  step %ld/%ld  loss %.4f  lr %.4g  %.0f img/s  ETA %s%s",
-            p->tty ? "\r" : "", epoch, step, total, loss, lr, images_per_s, eta,
+    fprintf(p->out, "%sepoch %.2f  step %ld/%ld  loss %s  lr %.4g  %.0f img/s  ETA %s%s",
+            p->tty ? "\r" : "", epoch, step, total, ls, lr, images_per_s, eta,
             p->tty ? "\033[K" : "\n");
     p->live = p->tty;
     fflush(p->out);

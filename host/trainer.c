@@ -283,7 +283,12 @@ static int evaluate(trainer *t, long step)
         return log_write_failed(t, RUN_EVAL_FILE);
     eval_record_add(&t->er, step, loss, error);
     t->last_eval = step;
-    progress_note(&t->pg, "step %ld: test loss %.4f, test error %.2f%% (%ld images, %.1f s)", step, loss,
+    char lbuf[32];
+    if (isnan(loss))
+        snprintf(lbuf, sizeof lbuf, "nan"); /* as in eval.csv; printf may say "-nan" */
+    else
+        snprintf(lbuf, sizeof lbuf, "%.4f", loss);
+    progress_note(&t->pg, "step %ld: test loss %s, test error %.2f%% (%ld images, %.1f s)", step, lbuf,
                   100.0 * error, t->test.n, now_s() - t0);
     return 0;
 }
