@@ -8,6 +8,7 @@
 #include "model.h"
 #include "progress.h"
 #include "trainer_io.h"
+#include "train_step.h"
 #include "trainer_signals.h"
 #include "../kernels/batch.h"
 #include <errno.h>
@@ -76,31 +77,13 @@ static void fmt_count(char *out, size_t n, long v)
     out[at] = '\0';
 }
 
-/*
- * One whole training step, enqueued through the table and reading nothing per step from
- * the host: the batch position, the rate and the stop decision all come from the
- * train_scalars block in device memory. So a backend may record it once (CUDA graph) and
- * replay it.
- */
+/* One whole training step (host/train_step.c), the run_step callback. */
 static void train_step(void *ctx)
 {
     trainer *t = ctx;
-    backend *be = t->be;
-    const struct backend_ops *o = be->ops;
-    model *m = t->m;
-    const long np = m->L->n_params;
-    const size_t stats_bytes = (size_t)m->L->n_stats * sizeof(float);
-    /* A step judged not to be applied must leave no trace: its forward pass has already
-       moved the BN running averages (possibly to NaN), so they come back from this copy. */
-    o->copy(be, t->d_stats_backup, m->stats, stats_bytes);
-    o->make_batch(be, t->d_train_x, t->d_train_y, t->train.n, &t->spec, t->d_ts, m->x, m->y);
-    model_forward(m, 1);
-    o->softmax_xent(be, m->batch, m->L->num_classes, m->logits, m->y, m->dlogits, t->d_ts);
-    model_backward(m, 0);
-    o->health(be, np, m->g, m->w, t->d_ts);
-    o->sched_step(be, &t->cfg->schedule, &t->pol, m->batch, t->d_ts, t->d_hist, t->hist_len);
-    o->sgd_update(be, np, m->w, m->g, m->v, &t->hyper, t->d_ts);
-    o->restore_if_rejected(be, m->L->n_stats, t->d_stats_backup, m->stats, t->d_ts);
+    const step_inputs in = {t->m, t->d_train_x, t->d_train_y, t->train.n, &t->spec, &t->cfg->schedule,
+                            &t->pol, &t->hyper, t->d_ts, t->d_hist, t->hist_len, t->d_stats_backup};
+    train_step_enqueue(t->be, &in);
 }
 
 static backend *open_backend(const run_config *cfg, progress *pg, char *err, size_t err_size)

@@ -1,4 +1,4 @@
-/* gpu_rig.h: the trainer's training step rebuilt for the GPU tests (data, model, scalars, history ring and the step sequence of host/trainer.c) on any backend. */
+/* gpu_rig.h: the trainer's training step set up for the GPU tests (data, model, scalars, history ring) on any backend. */
 #ifndef GPU_RIG_H
 #define GPU_RIG_H
 
@@ -9,13 +9,12 @@
 #include "backend.h"
 #include "batch.h"
 #include "model.h"
+#include "train_step.h"
 
 /*
- * host/trainer.c keeps its step (train_step) static inside the trainer, which also owns
- * files, signals and a config; the tests need the step alone on a backend of their
- * choosing. So the sequence is written again here, op for op. KEEP IT IN STEP WITH
- * train_step in host/trainer.c: a change there that is not made here makes these tests
- * check a step the trainer no longer runs.
+ * The trainer also owns files, signals and a config; the tests need the step alone on a
+ * backend of their choosing. They run the trainer's own op sequence (train_step_enqueue
+ * in host/train_step.c) on buffers set up here as trainer.c's setup() does.
  *
  * Header-only (static functions) because each tests/gpu_*.c is its own executable.
  */
@@ -149,24 +148,13 @@ static void rig_destroy(rig *r)
     free(r);
 }
 
-/* host/trainer.c train_step, op for op (see the note at the top). */
+/* The trainer's own step sequence (host/train_step.c) on this rig's buffers. */
 static void rig_step(void *ctx)
 {
     rig *r = ctx;
-    backend *be = r->be;
-    const struct backend_ops *o = be->ops;
-    model *m = r->m;
-    const long np = m->L->n_params;
-    const size_t stats_bytes = (size_t)m->L->n_stats * sizeof(float);
-    o->copy(be, r->d_stats_backup, m->stats, stats_bytes);
-    o->make_batch(be, r->d_img, r->d_lab, r->n_images, &r->spec, r->d_ts, m->x, m->y);
-    model_forward(m, 1);
-    o->softmax_xent(be, m->batch, m->L->num_classes, m->logits, m->y, m->dlogits, r->d_ts);
-    model_backward(m, 0);
-    o->health(be, np, m->g, m->w, r->d_ts);
-    o->sched_step(be, &r->sched, &r->pol, m->batch, r->d_ts, r->d_hist, r->hist_len);
-    o->sgd_update(be, np, m->w, m->g, m->v, &r->hyper, r->d_ts);
-    o->restore_if_rejected(be, m->L->n_stats, r->d_stats_backup, m->stats, r->d_ts);
+    const step_inputs in = {r->m, r->d_img, r->d_lab, r->n_images, &r->spec, &r->sched,
+                            &r->pol, &r->hyper, r->d_ts, r->d_hist, r->hist_len, r->d_stats_backup};
+    train_step_enqueue(r->be, &in);
 }
 
 /* Host copies of everything a step changes. */
