@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 
 class BasicBlock(nn.Module):
-    """conv3x3-BN-ReLU-conv3x3-BN, plus the shortcut, then ReLU (host/model.h)."""
+    """conv3x3-BN-ReLU-conv3x3-BN, plus the shortcut, then ReLU (host/model/model.h)."""
 
     def __init__(self, c_in, c_out, stride):
         super().__init__()
@@ -65,7 +65,7 @@ class CifarResNet(nn.Module):
         self.fc = nn.Linear(64, num_classes)  # with bias; PyTorch's default init
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
-                # He/MSRA normal, fan_in mode: the C trainer's init (host/model.h).
+                # He/MSRA normal, fan_in mode: the C trainer's init (host/model/model.h).
                 nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
 
     def forward(self, x):

@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "batch.h"
-#include "cifar.h"
-#include "exitcodes.h"
+#include "data/cifar.h"
+#include "common/exitcodes.h"
 
 /*
  * Each class c has a fixed look, a function of c and K only (never of --seed), so a

@@ -7,10 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cifar.h"
-#include "commands.h"
-#include "config.h"
-#include "exitcodes.h"
+#include "data/cifar.h"
+#include "cli/commands.h"
+#include "config/config.h"
+#include "common/exitcodes.h"
 
 static char tmp_dir[512];
 static char cfg_path[600], printed_path[600], bin_path[600], data_set[600];

@@ -1,10 +1,10 @@
 /* cuda_elementwise.cu: ReLU, add+ReLU, accumulate, option-A shortcut, global average pool and the classifier bias, as grid-stride loops. */
 #include "cuda_kernels.h"
 #include "ops_math.h"
-#include "../host/cuda_check.h"
+#include "backend/cuda/cuda_check.h"
 
 /*
- * Each kernel is the GPU twin of a loop in host/cpu_ops.c around the same ops_math.h
+ * Each kernel is the GPU twin of a loop in host/backend/cpu/cpu_ops.c around the same ops_math.h
  * function, with the same arithmetic in the same order, so tests/gpu_ops.c can demand
  * bit-identical results, provided nvcc does not contract a*b+c into an FMA (-fmad=false
  * for the CUDA sources). Indices are long: a batch of activations can pass 2^31 values.

@@ -1,10 +1,10 @@
-/* cuda_kernels.h: C-callable launchers of the project's own CUDA kernels (kernels/cuda_*.cu), used by host/cuda_*.c. */
+/* cuda_kernels.h: C-callable launchers of the project's own CUDA kernels (kernels/cuda_*.cu), used by host/backend/cuda/cuda_*.c. */
 #ifndef CUDA_KERNELS_H
 #define CUDA_KERNELS_H
 
 #include <stdint.h>
 #include <cuda_runtime_api.h>
-#include "../host/backend.h"
+#include "backend/backend.h"
 
 #ifdef __cplusplus
 extern "C" {

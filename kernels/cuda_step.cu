@@ -3,7 +3,7 @@
 #include "batch.h"
 #include "ops_math.h"
 #include "sgd.h"
-#include "../host/cuda_check.h"
+#include "backend/cuda/cuda_check.h"
 
 /*
  * Per-step values (the step counter, the rate, the non-finite flags) are read here from

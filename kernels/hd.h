@@ -1,4 +1,4 @@
-/* HD: marks math shared by the CPU backend and the CUDA kernels (host+device under nvcc). */
+/* hd.h: the HD macro, which marks math shared by the CPU backend and the CUDA kernels (host+device under nvcc). */
 #ifndef HD_H
 #define HD_H
 

@@ -21,7 +21,7 @@ ok() { pass=$((pass + 1)); }
 bad() { echo "FAIL: $*" >&2; fail=$((fail + 1)); }
 
 if ! "$BIN" sweep --help >/dev/null 2>&1; then
-  echo "SKIPPED: this resnet binary has no 'sweep' command (cmd_sweep is not registered in host/main.c)"
+  echo "SKIPPED: this resnet binary has no 'sweep' command (cmd_sweep is not registered in host/cli/main.c)"
   exit 77
 fi
 

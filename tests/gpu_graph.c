@@ -3,16 +3,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "backend.h"
+#include "backend/backend.h"
 #include "gpu_rig.h"
-#include "model.h"
+#include "model/model.h"
 #include "testlib.h"
 
 /*
  * Bit-identical, not "close": both runs enqueue the same kernels with the same
  * arguments on the same backend (so the same cuDNN algorithms, chosen once by
  * model_create's conv_prepare), and every piece of the step is deterministic: the
- * convolution algorithms are restricted to CUDNN_DETERMINISTIC ones (host/cuda_conv.c),
+ * convolution algorithms are restricted to CUDNN_DETERMINISTIC ones (host/backend/cuda/cuda_conv.c),
  * cuDNN's spatial batch norm and cuBLAS's SGEMM on one stream with a fixed workspace
  * reproduce their bits, and the project's reductions (health, softmax, pooling, bias
  * gradient) use a fixed grid and a fixed order. A graph changes when work is launched,
@@ -20,7 +20,7 @@
  * graph at capture (the rate, the batch position, the step counter), a buffer the
  * replay reads before it is written, or a nondeterministic algorithm.
  *
- * As host/trainer.c's run loop does, one step runs uncaptured first (the warm-up: the
+ * As host/train/trainer.c's run loop does, one step runs uncaptured first (the warm-up: the
  * trainer captures from its second step on), so that cuDNN, cuBLAS and the module loader
  * finish their lazy set-up outside any capture (cuDNN may allocate per-stream scratch on a
  * routine's first use, which a capture forbids). Then the graph run, captured at step 1

@@ -6,15 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "backend.h"
+#include "backend/backend.h"
 #include "batch.h"
-#include "model.h"
-#include "train_step.h"
+#include "model/model.h"
+#include "train/train_step.h"
 
 /*
  * The trainer also owns files, signals and a config; the tests need the step alone on a
  * backend of their choosing. They run the trainer's own op sequence (train_step_enqueue
- * in host/train_step.c) on buffers set up here as trainer.c's setup() does.
+ * in host/train/train_step.c) on buffers set up here as trainer.c's setup() does.
  *
  * Header-only (static functions) because each tests/gpu_*.c is its own executable.
  */
@@ -148,7 +148,7 @@ static void rig_destroy(rig *r)
     free(r);
 }
 
-/* The trainer's own step sequence (host/train_step.c) on this rig's buffers. */
+/* The trainer's own step sequence (host/train/train_step.c) on this rig's buffers. */
 static void rig_step(void *ctx)
 {
     rig *r = ctx;

@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "backend.h"
+#include "backend/backend.h"
 #include "gpu_rig.h"
-#include "model.h"
-#include "model_act.h"
+#include "model/model.h"
+#include "model/model_act.h"
 #include "testlib.h"
 
 /*

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "backend.h"
-#include "checkpoint.h"
-#include "model.h"
+#include "backend/backend.h"
+#include "train/checkpoint.h"
+#include "model/model.h"
 #include "testlib.h"
 
 static unsigned char *slurp(const char *path, size_t *n)

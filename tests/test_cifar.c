@@ -5,8 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cifar.h"
-#include "exitcodes.h"
+#include "data/cifar.h"
+#include "common/exitcodes.h"
 #include "testlib.h"
 
 static char dir[256]; /* short, so every path built from it fits 512 bytes */

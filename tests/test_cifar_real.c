@@ -3,7 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cifar.h"
+#include "data/cifar.h"
 #include "testlib.h"
 
 static const char *data_dir;

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "cifar.h"
-#include "config.h"
-#include "exitcodes.h"
+#include "data/cifar.h"
+#include "config/config.h"
+#include "common/exitcodes.h"
 #include "testlib.h"
 
 static char tmp[512];

@@ -1,6 +1,6 @@
 /* test_stats.c: the Wilson interval, median, mean and sample sd against hand-computed values. */
 #include <math.h>
-#include "stats.h"
+#include "sweep/stats.h"
 #include "testlib.h"
 
 /* Wilson bounds are quoted to 4 decimals in references; 1e-4 absolute separates them from

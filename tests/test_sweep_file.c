@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "exitcodes.h"
-#include "sweep.h"
+#include "common/exitcodes.h"
+#include "sweep/sweep.h"
 #include "testlib.h"
 
 static char tmpdir[] = "/tmp/test_sweep_file.XXXXXX";

@@ -4,8 +4,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "json_min.h"
-#include "sweep.h"
+#include "common/json_min.h"
+#include "sweep/sweep.h"
 #include "testlib.h"
 
 static char dir[] = "/tmp/test_sweep_results.XXXXXX";

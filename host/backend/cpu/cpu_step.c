@@ -1,0 +1,92 @@
+/* cpu_step.c: the CPU backend's step control: batch assembly, health check, scheduler step and SGD update. */
+#include "backend/cpu/cpu_internal.h"
+#include "batch.h"
+#include "ops_math.h"
+#include "sgd.h"
+
+#define IMG_PIXELS 1024 /* 32 x 32 */
+#define IMG_BYTES 3072  /* 3 planes */
+
+/*
+ * Training batches follow kernels/batch.h: sample i of the step that ts->sched.step
+ * counts is stream position p = step * batch + i, whose record, crop and flip are pure
+ * functions of (seed, p), the same ones the GPU kernel evaluates. Evaluation batches are
+ * records first..first+batch-1 as they are (the centre crop of the padded image, no flip).
+ */
+void cpu_make_batch(backend *b, const uint8_t *images, const uint8_t *labels, long n_images,
+                    const batch_spec *spec, const train_scalars *ts, float *x, int32_t *y)
+{
+    (void)b;
+    for (int i = 0; i < spec->batch; i++) {
+        sample_plan sp;
+        if (spec->train) {
+            const long p = ts->sched.step * (long)spec->batch + i;
+            sp = batch_plan_train(spec->seed, p, n_images, spec->shuffle, spec->augment);
+        } else {
+            sp.record = spec->first + i;
+            sp.dx = sp.dy = 4;
+            sp.flip = 0;
+        }
+        if (sp.record < 0 || sp.record >= n_images)
+            cpu_fatal("make_batch: record %ld is outside the %ld images", sp.record, n_images);
+        const uint8_t *rec = images + (size_t)sp.record * IMG_BYTES;
+        float *xi = x + (size_t)i * IMG_BYTES;
+        for (int ch = 0; ch < 3; ch++)
+            for (int py = 0; py < 32; py++)
+                for (int px = 0; px < 32; px++)
+                    xi[ch * IMG_PIXELS + py * 32 + px] = batch_pixel(rec, &sp, ch, py, px, spec->mean, spec->inv_std);
+        y[i] = labels[sp.record];
+    }
+}
+
+/* The flags are this step's alone: overwritten, never carried over from the last step.
+   weights may be NULL (a check of gradients alone). */
+void cpu_health(backend *b, long count, const float *grads, const float *weights, train_scalars *ts)
+{
+    (void)b;
+    double sq = 0.0;
+    int bad_g = 0, bad_w = 0;
+    for (long i = 0; i < count; i++) {
+        const float g = grads[i];
+        sq += (double)g * g;
+        bad_g |= nonfinite_one(g);
+    }
+    if (weights)
+        for (long i = 0; i < count; i++)
+            bad_w |= nonfinite_one(weights[i]);
+    ts->grad_sq = (float)sq;
+    ts->nonfinite = (nonfinite_one(ts->loss) ? NONFINITE_LOSS : 0) | (bad_g ? NONFINITE_GRAD : 0) |
+                    (bad_w ? NONFINITE_WEIGHT : 0);
+}
+
+/* The shared scheduler step (kernels/train_scalars.h), the same function the GPU's
+   one-thread kernel runs. */
+void cpu_sched_step(backend *b, const sched_params *p, const step_policy *pol, int batch,
+                    train_scalars *ts, step_record *history, int history_len)
+{
+    (void)b;
+    sched_step_one(p, pol, batch, ts, history, history_len);
+}
+
+void cpu_sgd_update(backend *b, long count, float *w, const float *g, float *v,
+                    const sgd_hyper *h, train_scalars *ts)
+{
+    (void)b;
+    /* The scheduler's judgement (step_judge) already ran: a flagged or halted step's
+       gradients are not applied, so weights and momenta stay as they were. A weight
+       this pass makes non-finite is flagged by the next step's health check. */
+    if (ts->nonfinite != 0 || ts->halted != 0)
+        return;
+    const float lr = ts->lr, m = h->momentum, wd = h->weight_decay;
+    for (long i = 0; i < count; i++)
+        sgd_update_one(&w[i], g[i], &v[i], lr, m, wd, h->nesterov);
+}
+
+void cpu_restore_if_rejected(backend *b, long count, const float *src, float *dst, const train_scalars *ts)
+{
+    (void)b;
+    if (ts->nonfinite == 0 && ts->halted == 0)
+        return;
+    for (long i = 0; i < count; i++)
+        dst[i] = src[i];
+}

@@ -1,0 +1,126 @@
+/* cmd_sweep.c: `resnet sweep SWEEP.yaml [--set KEY=VALUE]... [--jobs K] [--output DIR] [--dry-run]`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "common/exitcodes.h"
+#include "sweep/sweep.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: resnet sweep SWEEP.yaml [--set KEY=VALUE]... [--jobs K] [--output DIR] [--dry-run]\n\n"
+            "Runs every combination of a sweep file's variants and grid values for each of its seeds,\n"
+            "each as its own `resnet train` child process in its own folder under the sweep folder,\n"
+            "then writes runs.csv, cells.csv and stable_lr.csv there and prints the summary.\n"
+            "A rerun skips the runs whose summary.json says finished or diverged and redoes the rest\n"
+            "from scratch, so a sweep stopped part way loses only the runs that were in flight.\n"
+            "The format and the tables: configs/sweeps/README.md. Plots: `resnet report DIR`.\n\n"
+            "options:\n"
+            "  --set KEY=VALUE  a run-config override for every run (after the file's `set`), e.g.\n"
+            "                   --set data.dir=/data/cifar-10-batches-bin; repeatable\n"
+            "  --jobs K         runs at a time (default 1); on one GPU, measure before raising it\n"
+            "  --output DIR     the sweep folder, instead of the file's `output`\n"
+            "  --dry-run        check the sweep and every run's config, list the runs, run nothing\n"
+            "  -h, --help       print this help\n\n"
+            "Progress goes to stderr, each run's own output to RUN/train.log.\n"
+            "exit codes: 0 every run completed (finished or diverged: a divergence is a result),\n"
+            "2 bad sweep file, config or usage, 3 a run failed to complete or an I/O failure\n");
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+    const char *file = NULL, *output = NULL;
+    int jobs = 1, dry = 0, rc = EXIT_USAGE;
+    const char **sets = calloc((size_t)argc + 1, sizeof *sets);
+    int n_sets = 0;
+    sweep_spec *spec = malloc(sizeof *spec);
+    sweep_plan plan = {0};
+    if (!sets || !spec) {
+        fprintf(stderr, "sweep: out of memory\n");
+        rc = EXIT_RUNTIME;
+        goto done;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            rc = EXIT_OK;
+            goto done;
+        }
+        if (!strcmp(a, "--dry-run")) {
+            dry = 1;
+            continue;
+        }
+        if (!strncmp(a, "--set=", 6) || !strncmp(a, "--jobs=", 7) || !strncmp(a, "--output=", 9))
+            val = strchr(a, '=') + 1;
+        else if (!strcmp(a, "--set") || !strcmp(a, "--jobs") || !strcmp(a, "--output")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "sweep: %s needs a value (see `resnet sweep --help`)\n", a);
+                goto done;
+            }
+            val = argv[++i];
+        }
+        if (val && !strncmp(a, "--set", 5))
+            sets[n_sets++] = val;
+        else if (val && !strncmp(a, "--output", 8))
+            output = val;
+        else if (val) {
+            char *end;
+            long k = strtol(val, &end, 10);
+            if (!*val || *end || k < 1 || k > 256) {
+                fprintf(stderr, "sweep: --jobs wants a whole number 1..256, got '%s'\n", val);
+                goto done;
+            }
+            jobs = (int)k;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "sweep: unknown option '%s'\n\n", a);
+            usage(stderr);
+            goto done;
+        } else if (file) {
+            fprintf(stderr, "sweep: one sweep file expected, got '%s' and '%s'\n", file, a);
+            goto done;
+        } else {
+            file = a;
+        }
+    }
+    if (!file) {
+        fprintf(stderr, "sweep: missing the sweep file\n\n");
+        usage(stderr);
+        goto done;
+    }
+    if ((rc = sweep_parse(file, spec)) != 0)
+        goto done;
+    for (int i = 0; i < n_sets; i++)
+        if ((rc = sweep_add_cli_set(spec, sets[i])) != 0)
+            goto done;
+    if (output)
+        snprintf(spec->output, sizeof spec->output, "%s", output);
+    if ((rc = sweep_expand(spec, &plan)) != 0)
+        goto done;
+    fprintf(stderr, "sweep: %s: %d cells x %d seeds = %d runs into %s, %d at a time\n", file, plan.n_cells,
+            spec->n_seeds, plan.n_runs, spec->output, jobs);
+    if (dry) {
+        rc = sweep_check(spec, &plan);
+        if (rc == EXIT_OK)
+            for (int r = 0; r < plan.n_runs; r++)
+                printf("%s/%s\n", spec->output, plan.runs[r].name);
+        goto done;
+    }
+    rc = sweep_execute(spec, &plan, jobs);
+    if (rc == EXIT_USAGE)
+        goto done; /* nothing ran: a bad cell, or the folder is busy */
+    sweep_table t;
+    int trc = sweep_table_load(spec->output, &t);
+    if (trc == EXIT_OK) {
+        trc = sweep_write_tables(&t, stdout);
+        sweep_table_free(&t);
+    }
+    if (rc == EXIT_OK)
+        rc = trc;
+done:
+    sweep_plan_free(&plan);
+    free(spec);
+    free(sets);
+    return rc;
+}

@@ -1,0 +1,110 @@
+/* fileio.c: crash-safe file replacement and path helpers. */
+#include "common/fileio.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int path_join(char *out, size_t out_size, const char *dir, const char *name)
+{
+    const size_t ld = strlen(dir);
+    const int slash = ld > 0 && dir[ld - 1] == '/';
+    const int n = snprintf(out, out_size, "%s%s%s", dir, slash || ld == 0 ? "" : "/", name);
+    return n < 0 || (size_t)n >= out_size ? -1 : 0;
+}
+
+FILE *atomic_open(atomic_file *af, const char *path, char *err, size_t err_size)
+{
+    memset(af, 0, sizeof *af);
+    if (snprintf(af->path, sizeof af->path, "%s", path) >= (int)sizeof af->path ||
+        snprintf(af->tmp, sizeof af->tmp, "%s.tmp", path) >= (int)sizeof af->tmp) {
+        snprintf(err, err_size, "%s: path too long", path);
+        return NULL;
+    }
+    /* A temporary file a killed writer left behind is simply truncated and reused. */
+    af->f = fopen(af->tmp, "wb");
+    if (!af->f)
+        snprintf(err, err_size, "%s: cannot create %s: %s", af->path, af->tmp, strerror(errno));
+    return af->f;
+}
+
+int fsync_parent_dir(const char *path)
+{
+    char dir[FILEIO_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    const int fd = open(dir, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    const int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int atomic_commit(atomic_file *af, char *err, size_t err_size)
+{
+    /* errno is read right after the call that failed: fclose and remove change it. */
+    int e = 0;
+    if (fflush(af->f) != 0)
+        e = errno ? errno : EIO;
+    else if (ferror(af->f))
+        e = EIO; /* a write failed earlier and its errno is gone; the flush retried nothing */
+    if (!e && fsync(fileno(af->f)) != 0 && errno != EINVAL)
+        e = errno; /* EINVAL: a special file that cannot be synced (nothing to make durable) */
+    if (fclose(af->f) != 0 && !e)
+        e = errno ? errno : EIO;
+    af->f = NULL;
+    if (e) {
+        remove(af->tmp);
+        snprintf(err, err_size, "%s: write failed: %s (nothing replaced: the previous file, if any, "
+                 "is unchanged)", af->path, strerror(e));
+        return -1;
+    }
+    if (rename(af->tmp, af->path) != 0) {
+        e = errno;
+        remove(af->tmp);
+        snprintf(err, err_size, "%s: cannot rename %s onto it: %s", af->path, af->tmp, strerror(e));
+        return -1;
+    }
+    /* The rename is durable only once the folder entry is on disk too. */
+    if (fsync_parent_dir(af->path) != 0) {
+        snprintf(err, err_size, "%s: cannot sync its folder: %s", af->path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int file_sync(FILE *f)
+{
+    if (fflush(f) != 0)
+        return -1;
+    if (ferror(f)) {
+        errno = EIO; /* a write failed earlier and its errno is gone */
+        return -1;
+    }
+    return fsync(fileno(f)) == 0 || errno == EINVAL ? 0 : -1;
+}
+
+int remove_durably(const char *path)
+{
+    if (remove(path) != 0)
+        return errno == ENOENT ? 0 : -1;
+    return fsync_parent_dir(path);
+}
+
+void atomic_abort(atomic_file *af)
+{
+    if (af->f) {
+        fclose(af->f);
+        af->f = NULL;
+    }
+    if (af->tmp[0])
+        remove(af->tmp);
+}

@@ -1,0 +1,402 @@
+/* sweep_run.c: runs a sweep's training runs as child processes of this binary, K at a time, skipping finished ones. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "config/config.h"
+#include "common/exitcodes.h"
+#include "common/fileio.h"
+#include "common/json_min.h"
+#include "sweep/sweep.h"
+
+/* Settings of one run: the cell's, the seed, the trainer's failure criteria, the folder. */
+#define SW_RUN_SETS (2 * SW_MAX_SETTINGS + SW_MAX_KEYS + 8)
+
+typedef struct run_args {
+    int n;
+    char text[SW_RUN_SETS][SW_KEY + SW_PATH + 2];
+} run_args;
+
+/* KEY=VALUE; both parts are bounded (SW_KEY, SW_VAL) so it always fits. */
+static void kv_text(char *out, size_t out_size, const sw_setting *s)
+{
+    size_t k = strnlen(s->key, SW_KEY - 1), v = strnlen(s->val, SW_VAL - 1);
+    if (k + v + 2 > out_size)
+        v = 0;
+    memcpy(out, s->key, k);
+    out[k] = '=';
+    memcpy(out + k + 1, s->val, v);
+    out[k + 1 + v] = '\0';
+}
+
+static void build_args(const sweep_spec *spec, const sw_cell *cell, unsigned long long seed, int with_div,
+                       const char *run_dir, run_args *a)
+{
+    sw_setting s[SW_RUN_SETS];
+    int n = sweep_cell_settings(spec, cell, s, SW_RUN_SETS - 8);
+    a->n = 0;
+    for (int i = 0; i < n; i++)
+        kv_text(a->text[a->n++], sizeof a->text[0], &s[i]);
+    snprintf(a->text[a->n++], sizeof a->text[0], "train.seed=%llu", seed);
+    if (with_div) {
+        snprintf(a->text[a->n++], sizeof a->text[0], "divergence.loss_bound=%.17g", spec->crit.loss_bound);
+        snprintf(a->text[a->n++], sizeof a->text[0], "divergence.loss_soft_bound=%.17g", spec->crit.loss_soft_bound);
+        snprintf(a->text[a->n++], sizeof a->text[0], "divergence.soft_steps=%ld", spec->crit.soft_steps);
+    }
+    snprintf(a->text[a->n++], sizeof a->text[0], "output.dir=%s", run_dir);
+}
+
+/* config_load with stderr sent to /dev/null, for probes whose failure is an answer, not an error. */
+static int config_load_quiet(const char *base, const run_args *a, run_config *cfg)
+{
+    char *sets[SW_RUN_SETS];
+    for (int i = 0; i < a->n; i++)
+        sets[i] = (char *)a->text[i];
+    fflush(stderr);
+    int saved = dup(2), nul = open("/dev/null", O_WRONLY);
+    if (saved >= 0 && nul >= 0)
+        dup2(nul, 2);
+    int rc = config_load(base, a->n, sets, cfg);
+    fflush(stderr);
+    if (saved >= 0) {
+        dup2(saved, 2);
+        close(saved);
+    }
+    if (nul >= 0)
+        close(nul);
+    return rc;
+}
+
+static int config_load_loud(const char *base, const run_args *a, run_config *cfg)
+{
+    char *sets[SW_RUN_SETS];
+    for (int i = 0; i < a->n; i++)
+        sets[i] = (char *)a->text[i];
+    return config_load(base, a->n, sets, cfg);
+}
+
+/*
+ * Every cell's run config is loaded here, before anything runs, so a typo in a grid key
+ * or a value the run config refuses stops the sweep at once instead of failing N runs.
+ * The trainer's divergence.* keys are probed on the first cell: a run config without them
+ * is told so once and the runs go on with the non-finite check alone.
+ */
+static int validate(const sweep_spec *spec, const sweep_plan *plan, int *with_div, double *peak_lr)
+{
+    run_config *cfg = malloc(sizeof *cfg);
+    run_args *a = malloc(sizeof *a);
+    int rc = EXIT_OK;
+    if (!cfg || !a) {
+        fprintf(stderr, "sweep: out of memory\n");
+        rc = EXIT_RUNTIME;
+        goto done;
+    }
+    build_args(spec, &plan->cells[0], spec->seed[0], 1, spec->output, a);
+    *with_div = 1;
+    if (config_load_quiet(spec->base, a, cfg) != 0) {
+        build_args(spec, &plan->cells[0], spec->seed[0], 0, spec->output, a);
+        if (config_load_quiet(spec->base, a, cfg) == 0) {
+            *with_div = 0;
+            fprintf(stderr, "sweep: warning: the run config has no divergence.* keys in this build; the loss "
+                            "bounds of the sweep's `divergence` section are not applied: runs fail only on a "
+                            "non-finite loss, gradient or weight\n");
+        }
+    }
+    for (int c = 0; c < plan->n_cells && rc == EXIT_OK; c++) {
+        build_args(spec, &plan->cells[c], spec->seed[0], *with_div, spec->output, a);
+        if (config_load_quiet(spec->base, a, cfg) == 0) {
+            peak_lr[c] = cfg->schedule.peak_lr;
+            continue;
+        }
+        /* Show the run config's own message, then point at the sweep file's line. */
+        config_load_loud(spec->base, a, cfg);
+        sw_setting s[SW_RUN_SETS];
+        int n = sweep_cell_settings(spec, &plan->cells[c], s, SW_RUN_SETS);
+        for (int i = 0; i < n; i++) {
+            a->n = 1;
+            kv_text(a->text[0], sizeof a->text[0], &s[i]);
+            if (config_load_quiet(spec->base, a, cfg) == 0)
+                continue;
+            if (s[i].line)
+                fprintf(stderr, "%s:%d:%d: %s: the run config %s rejects the value %s\n", spec->file, s[i].line,
+                        s[i].col, s[i].key, spec->base, s[i].val);
+            else
+                fprintf(stderr, "--set %s=%s: the run config %s rejects it\n", s[i].key, s[i].val, spec->base);
+            break;
+        }
+        fprintf(stderr, "%s: cell '%s' is not a valid run of %s (see above); nothing was run\n", spec->file,
+                plan->cells[c].slug, spec->base);
+        rc = EXIT_USAGE;
+    }
+done:
+    free(cfg);
+    free(a);
+    return rc;
+}
+
+static int mkdir_p(const char *path)
+{
+    char buf[FILEIO_PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return -1;
+            *p = c;
+            if (!c)
+                return 0;
+        }
+    }
+}
+
+/* Removes a run folder and what it holds (the trainer's files are flat; nested ones too). */
+static int rm_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : -1;
+    if (!S_ISDIR(st.st_mode))
+        return unlink(path);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char sub[FILEIO_PATH_MAX];
+        if (path_join(sub, sizeof sub, path, e->d_name) != 0 || rm_tree(sub) != 0)
+            rc = -1;
+    }
+    closedir(d);
+    return rc == 0 ? rmdir(path) : -1;
+}
+
+int sweep_run_complete(const char *run_dir)
+{
+    char path[FILEIO_PATH_MAX], err[256];
+    json_flat j;
+    if (path_join(path, sizeof path, run_dir, "summary.json") != 0 || json_flat_load(path, &j, err, sizeof err))
+        return 0;
+    const char *s = json_get(&j, "status");
+    return s && (!strcmp(s, "finished") || !strcmp(s, "diverged"));
+}
+
+/* One line saying how a run ended, from its summary (or the exit status when it has none). */
+static void describe_end(const char *run_dir, int status, char *out, size_t out_size)
+{
+    char path[FILEIO_PATH_MAX], err[256];
+    json_flat j;
+    path_join(path, sizeof path, run_dir, "summary.json");
+    if (json_flat_load(path, &j, err, sizeof err) == 0 && json_get(&j, "status")) {
+        const char *st = json_get(&j, "status");
+        double e;
+        if (!strcmp(st, "diverged")) {
+            const char *why = json_get(&j, "divergence.reason") ? json_get(&j, "divergence.reason")
+                                                                : json_get(&j, "fail_criterion");
+            const char *step = json_get(&j, "divergence.step") ? json_get(&j, "divergence.step")
+                                                               : json_get(&j, "fail_step");
+            snprintf(out, out_size, "diverged at step %s (%s)", step ? step : "?", why ? why : "?");
+        } else if (!strcmp(st, "finished") && json_get_num(&j, "final_test_error", &e))
+            snprintf(out, out_size, "finished, test error %.2f%%", 100 * e);
+        else
+            snprintf(out, out_size, "%s", st);
+        if (!strcmp(st, "finished") || !strcmp(st, "diverged"))
+            return;
+    } else {
+        snprintf(out, out_size, "no summary.json");
+    }
+    size_t used = strlen(out);
+    if (WIFEXITED(status))
+        snprintf(out + used, out_size - used, ", exit %d (see %s/train.log)", WEXITSTATUS(status), run_dir);
+    else if (WIFSIGNALED(status))
+        snprintf(out + used, out_size - used, ", killed by signal %d (see %s/train.log)", WTERMSIG(status), run_dir);
+}
+
+/* fork + execv of `resnet train BASE --set ...`, output into RUN_DIR/train.log; the child's pid or -1. */
+static pid_t spawn(const sweep_spec *spec, const run_args *a, const char *run_dir)
+{
+    char log[FILEIO_PATH_MAX];
+    if (mkdir_p(run_dir) != 0 || path_join(log, sizeof log, run_dir, "train.log") != 0) {
+        fprintf(stderr, "sweep: cannot create %s: %s\n", run_dir, strerror(errno));
+        return -1;
+    }
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (fd < 0) {
+        fprintf(stderr, "sweep: cannot create %s: %s\n", log, strerror(errno));
+        return -1;
+    }
+    char *argv[2 * SW_RUN_SETS + 4];
+    int n = 0;
+    argv[n++] = "resnet";
+    argv[n++] = "train";
+    argv[n++] = (char *)spec->base;
+    for (int i = 0; i < a->n; i++) {
+        argv[n++] = "--set";
+        argv[n++] = (char *)a->text[i];
+    }
+    argv[n] = NULL;
+    const pid_t parent = getpid();
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* Die with the sweep: a killed sweep must not leave runs writing into folders that
+           its rerun is about to delete and redo. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(EXIT_RUNTIME);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+        execv("/proc/self/exe", argv);
+        fprintf(stderr, "sweep: cannot run /proc/self/exe: %s\n", strerror(errno));
+        _exit(EXIT_RUNTIME);
+    }
+    close(fd);
+    if (pid < 0)
+        fprintf(stderr, "sweep: fork: %s\n", strerror(errno));
+    return pid;
+}
+
+/* Holds an exclusive lock on DIR/.sweep.lock for the life of the process: two sweeps in one folder would redo each other's runs. */
+static int lock_dir(const char *dir)
+{
+    char path[FILEIO_PATH_MAX];
+    path_join(path, sizeof path, dir, ".sweep.lock");
+    int fd = open(path, O_RDWR | O_CREAT, 0666);
+    if (fd < 0) {
+        fprintf(stderr, "sweep: cannot create %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    struct flock fl = {0};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (fcntl(fd, F_SETLK, &fl) != 0) {
+        fprintf(stderr, "sweep: another `resnet sweep` is running in %s; wait for it or stop it first\n", dir);
+        close(fd);
+        return -1;
+    }
+    return fd; /* kept open (and locked) until exit */
+}
+
+int sweep_check(const sweep_spec *spec, const sweep_plan *plan)
+{
+    double *peak = calloc((size_t)plan->n_cells, sizeof *peak);
+    int with_div = 0;
+    int rc = peak ? validate(spec, plan, &with_div, peak) : EXIT_RUNTIME;
+    free(peak);
+    return rc;
+}
+
+int sweep_execute(const sweep_spec *spec, const sweep_plan *plan, int jobs)
+{
+    double *peak = calloc((size_t)plan->n_cells, sizeof *peak);
+    run_args *a = malloc(sizeof *a);
+    pid_t *pid_of = calloc((size_t)plan->n_runs, sizeof *pid_of);
+    int rc = EXIT_OK, with_div = 0, lock = -1;
+    if (!peak || !a || !pid_of) {
+        fprintf(stderr, "sweep: out of memory\n");
+        rc = EXIT_RUNTIME;
+        goto done;
+    }
+    rc = validate(spec, plan, &with_div, peak);
+    if (rc)
+        goto done;
+    if (mkdir_p(spec->output) != 0) {
+        fprintf(stderr, "sweep: cannot create %s: %s\n", spec->output, strerror(errno));
+        rc = EXIT_RUNTIME;
+        goto done;
+    }
+    lock = lock_dir(spec->output);
+    if (lock < 0) {
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    rc = sweep_write_plan(spec, plan, peak, with_div);
+    if (rc)
+        goto done;
+
+    /* Seed-major order: every cell gets its first seed before any gets its second, so the
+       tables of a sweep stopped early still cover the whole grid. */
+    const int n_seeds = spec->n_seeds, N = plan->n_runs;
+    int next = 0, running = 0, done_runs = 0, skipped = 0, failed = 0;
+    while (next < N || running > 0) {
+        while (next < N && running < jobs) {
+            const int order = next++;
+            const int r = (order % plan->n_cells) * n_seeds + order / plan->n_cells;
+            const sw_run *run = &plan->runs[r];
+            char dir[FILEIO_PATH_MAX];
+            path_join(dir, sizeof dir, spec->output, run->name);
+            if (sweep_run_complete(dir)) {
+                skipped++;
+                fprintf(stderr, "sweep: [%d/%d] %s: already done, skipped\n", order + 1, N, run->name);
+                continue;
+            }
+            if (rm_tree(dir) != 0) {
+                fprintf(stderr, "sweep: cannot remove the unfinished run %s: %s\n", dir, strerror(errno));
+                rc = EXIT_RUNTIME;
+                failed++;
+                continue;
+            }
+            build_args(spec, &plan->cells[run->cell], spec->seed[run->seed_index], with_div, dir, a);
+            pid_t pid = spawn(spec, a, dir);
+            if (pid < 0) {
+                rc = EXIT_RUNTIME;
+                failed++;
+                continue;
+            }
+            pid_of[r] = pid;
+            running++;
+            fprintf(stderr, "sweep: [%d/%d] %s: started\n", order + 1, N, run->name);
+        }
+        if (running == 0)
+            break;
+        int status;
+        pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0) {
+            if (errno == EINTR)
+                continue;
+            fprintf(stderr, "sweep: waitpid: %s\n", strerror(errno));
+            rc = EXIT_RUNTIME;
+            break;
+        }
+        int r = -1;
+        for (int i = 0; i < N && r < 0; i++)
+            if (pid_of[i] == pid)
+                r = i;
+        if (r < 0)
+            continue; /* not one of ours */
+        pid_of[r] = 0;
+        running--;
+        done_runs++;
+        char dir[FILEIO_PATH_MAX], what[FILEIO_PATH_MAX + 128];
+        path_join(dir, sizeof dir, spec->output, plan->runs[r].name);
+        describe_end(dir, status, what, sizeof what);
+        fprintf(stderr, "sweep: [%d/%d done] %s: %s\n", done_runs + skipped, N, plan->runs[r].name, what);
+        if (!sweep_run_complete(dir)) {
+            failed++;
+            if (rc == EXIT_OK)
+                rc = WIFEXITED(status) && WEXITSTATUS(status) == EXIT_USAGE ? EXIT_USAGE : EXIT_RUNTIME;
+        }
+    }
+    fprintf(stderr, "sweep: %d runs: %d ran now, %d already done, %d did not complete\n", N, done_runs, skipped,
+            failed);
+done:
+    if (lock >= 0)
+        close(lock);
+    free(peak);
+    free(a);
+    free(pid_of);
+    return rc;
+}

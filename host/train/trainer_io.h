@@ -1,0 +1,83 @@
+/* trainer_io.h: a training run's files in output.dir: the folder check, config.yaml, metrics.csv, eval.csv and summary.json. */
+#ifndef TRAINER_IO_H
+#define TRAINER_IO_H
+
+#include <stdio.h>
+#include "config/config.h"
+
+#define RUN_CONFIG_FILE "config.yaml"
+#define RUN_METRICS_FILE "metrics.csv"
+#define RUN_EVAL_FILE "eval.csv"
+#define RUN_SUMMARY_FILE "summary.json"
+
+#define METRICS_HEADER "step,epoch,lr,loss,train_error,grad_norm,images_per_s"
+#define EVAL_HEADER "step,test_loss,test_error"
+
+/*
+ * Checks output.dir without changing anything: a folder that already holds a run (any of
+ * the files above or checkpoint.bin) is refused unless output.overwrite; a resumed run
+ * needs the folder and its checkpoint. 0, or EXIT_USAGE with a message in err.
+ */
+int run_dir_check(const run_config *cfg, int resume, char *err, size_t err_size);
+
+/*
+ * Makes output.dir ready once everything else (data, backend, checkpoint) has been
+ * accepted, so a refused run never costs the user a previous one (nothing in the folder
+ * changes before this). Fresh run: creates the folder and its parents; under
+ * output.overwrite removes the previous run's files (summary.json first), and only
+ * those. Resume: removes summary.json (it described the run before this resume) and any
+ * temporary *.tmp files a killed run left. 0, or EXIT_USAGE (the folder cannot be made or
+ * written into) / EXIT_RUNTIME (a file cannot be removed) with a message in err.
+ */
+int run_dir_prepare(const run_config *cfg, int resume, char *err, size_t err_size);
+
+/* config.yaml, written atomically. */
+int run_write_config(const run_config *cfg, char *err, size_t err_size);
+
+/* Best and latest rows of eval.csv, for the summary. */
+typedef struct eval_record {
+    long n;                 /* rows so far */
+    long last_step, best_step;
+    double last_loss, last_error, best_error;
+} eval_record;
+
+/* Adds one evaluation to the record (the lowest error wins; an earlier one on ties). */
+void eval_record_add(eval_record *r, long step, double loss, double error);
+
+/*
+ * Opens metrics.csv and eval.csv for appending. Fresh: both are created with their
+ * headers. Resume: both are rewritten atomically keeping only the complete rows with
+ * step <= keep_step (the checkpoint's step; a killed run may have logged further, or left
+ * half a line), and eval's kept rows are replayed into *er. 0 or EXIT_RUNTIME.
+ */
+int run_open_logs(const run_config *cfg, int resume, long keep_step, FILE **metrics, FILE **eval,
+                  eval_record *er, char *err, size_t err_size);
+
+/* What summary.json says about a run. */
+typedef struct run_summary {
+    const char *status;      /* "finished", "diverged" or "stopped" */
+    long steps_run;          /* the last completed step (the failing step for a divergence) */
+    long total_steps;
+    long resumed_from;       /* checkpoint step a --resume started from; -1 for a fresh run */
+    double wall_s;           /* this process's wall time */
+    double images_per_s;     /* training throughput of this process, evaluation excluded */
+    const char *backend;
+    const char *math;        /* "fp32", or "tf32" where the GPU may use TF32 tensor cores */
+    int depth, num_classes, batch_size;
+    long parameters;
+    unsigned long long seed;
+    const char *nonfinite_policy;
+    long skipped;
+    eval_record eval;
+    /* divergence (status "diverged") */
+    const char *reason;      /* "nonfinite", "loss_bound", "loss_plateau" */
+    long fail_step;
+    double fail_lr, fail_loss;
+    int fail_bits;           /* NONFINITE_* */
+    const char *phase;       /* "warmup", "peak" or "decay" */
+} run_summary;
+
+/* summary.json, written atomically. */
+int run_write_summary(const run_config *cfg, const run_summary *s, char *err, size_t err_size);
+
+#endif
