@@ -55,9 +55,7 @@ static void ensure_workspace(cuda_backend *cb, size_t bytes)
     /* Work already queued may still use the old buffer. */
     CUDA_CHECK(cudaStreamSynchronize(cb->stream));
     /* Captured steps hold the old address: drop them; run_step captures them again. */
-    for (int i = 0; i < cb->n_graphs; i++)
-        CUDA_CHECK(cudaGraphExecDestroy(cb->graphs[i].exec));
-    cb->n_graphs = 0;
+    cuda_forget_graphs(cb, NULL);
     CUDA_CHECK(cudaFree(cb->ws));
     cb->ws = NULL;
     cb->ws_size = 0;
