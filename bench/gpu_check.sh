@@ -108,8 +108,8 @@ if [ $DRY = 1 ]; then
     echo "== time plan"
     print_plan | tee "$RES/time_plan.txt" || { echo "gpu_check: the plan is over the ${BUDGET} s budget" >&2; FAILED=1; }
     echo "== carry list (bench/gpu_prepare.sh --plan)"
-    bash "$ROOT/bench/gpu_prepare.sh" --plan | tee "$RES/carry_plan.txt"
-    [ "${PIPESTATUS[0]}" = 0 ] || { echo "gpu_check: the carry list is over 64 MiB" >&2; FAILED=1; }
+    bash "$ROOT/bench/gpu_prepare.sh" --plan ${DATA:+--data-from "$DATA"} | tee "$RES/carry_plan.txt"
+    [ "${PIPESTATUS[0]}" = 0 ] || { echo "gpu_check: no carry list within 64 MiB (see above)" >&2; FAILED=1; }
 fi
 
 # ---- the machine, the tools, the libraries ----
@@ -175,17 +175,19 @@ if [ $NOBUILD = 1 ]; then
 elif [ -z "$CMAKE" ]; then
     record "configure (sm_$ARCH)" "FAIL (no cmake)" "-" "-" "-"
 else
-    DRY=0 stage "configure (sm_$ARCH)" configure.log "$CMAKE" "${CONF[@]}" ${CMAKE_EXTRA[@]+"${CMAKE_EXTRA[@]}"}
+    HOST_CAP=""
+    [ $DRY = 1 ] && HOST_CAP=600
+    STAGE_CAP_OVERRIDE=$HOST_CAP DRY=0 stage "configure (sm_$ARCH)" configure.log "$CMAKE" "${CONF[@]}" ${CMAKE_EXTRA[@]+"${CMAKE_EXTRA[@]}"}
     rc=$?
     [ $DRY = 1 ] && echo "[$(plan_cap "configure with the kit")s] configure with the kit (only if the first" \
         "fails): $CMAKE ${CONF[*]} -DYAML_INCLUDE_DIR=... -DYAML_LIBRARY=... -DCBLAS_INCLUDE_DIR=..." \
         "-DOPENBLAS_LIBRARY=... (from the kit)" >>"$RES/dry_run_commands.txt"
     if [ $rc != 0 ] && [ $rc != 99 ] && [ -n "$KIT" ] && ls "$KIT"/*.deb >/dev/null 2>&1; then
         kit_flags >"$RES/kit.log" 2>&1
-        DRY=0 stage "configure with the kit" configure_kit.log "$CMAKE" "${CONF[@]}" "${CMAKE_EXTRA[@]}"
+        STAGE_CAP_OVERRIDE=$HOST_CAP DRY=0 stage "configure with the kit" configure_kit.log "$CMAKE" "${CONF[@]}" "${CMAKE_EXTRA[@]}"
         rc=$?
     fi
-    [ $rc = 0 ] && DRY=0 stage build build.log "$CMAKE" --build "$BUILD" -j "$JOBS" && BUILT=1
+    [ $rc = 0 ] && STAGE_CAP_OVERRIDE=$HOST_CAP DRY=0 stage build build.log "$CMAKE" --build "$BUILD" -j "$JOBS" && BUILT=1
 fi
 echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}" >>"$RES/machine.log"
 [ $BUILT = 1 ] && DRY=0 stage "resnet info" info.log "$RESNET" info

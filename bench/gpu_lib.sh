@@ -75,6 +75,9 @@ stage() {
     local name=$1 log=$2 cap avail limit t0 rc secs
     shift 2
     cap=$(plan_cap "$name") || exit 2
+    # The dry run builds on the preparing machine, which may be far slower than the GPU
+    # machine the caps are for.
+    [ -n "${STAGE_CAP_OVERRIDE:-}" ] && cap=$STAGE_CAP_OVERRIDE
     if [ "$DRY" = 1 ]; then
         echo "[${cap}s] $name: $*" >>"$RES/dry_run_commands.txt"
         dry_check "$name" "$log" "$cap" "$@"
