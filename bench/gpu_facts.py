@@ -203,6 +203,8 @@ def speed_rows(res, runs):
         tf32 = c.get("train.tf32") == "true"
         mode = ("fp32 " + ("(TF32 allowed)" if tf32 else "strict (no TF32)") + ", graph " +
                 ("on" if c.get("train.cuda_graph") == "true" else "off"))
+        if c.get("train.backend") != "cuda":
+            mode = f"{c.get('train.backend')} backend, {mode}"
         rows.append(("ours", c.get("model.depth"), mode, r["ms"],
                      f"{r['name']}: median of {len(r['intervals'])} intervals"))
     tres, _ = torch_results(res)
@@ -255,7 +257,8 @@ def write_record(res):
               f"- status {s.get('status', '?')}, {r['steps_logged']} steps logged, "
               f"wall {s.get('wall_time_s', '?')} s, {s.get('images_per_s', '?')} images/s overall",
               f"- loss at steps {pts}", f"- test error: {ev or '-'}",
-              f"- ms/step {fmt_ms(r['ms'])} (median of {len(r['intervals'])} 25-step intervals after the first)", ""]
+              f"- ms/step {fmt_ms(r['ms'])} (median of {len(r['intervals'])} flush intervals of up to "
+              f"{c.get('train.log_every')} steps, after the first)", ""]
     L += ["## Speed (batch 128; ms per training step)", "", "| who | depth | mode | ms/step | s/epoch (391) | note |",
           "|---|---|---|---|---|---|"]
     L += [f"| {a} | {b} | {c} | {fmt_ms(d)} | {d * 391 / 1000:.1f} | {e} |" for a, b, c, d, e in speed_rows(res, runs)]

@@ -101,7 +101,7 @@ loss1=$(awk -F, '$1 == 1 { print $4 }' "$RUN/metrics.csv")
 err25=$(awk -F, '$1 == 25 { printf "%.1f%%", 100 * $3 }' "$RUN/eval.csv")
 grep -q "loss at steps 1: $loss1, 10: " "$TMP/res/record.md" && grep -q "step 25: $err25" "$TMP/res/record.md" && ok ||
     bad "record.md lacks the run's step-1 loss $loss1 or its step-25 test error $err25"
-grep -q "^| ours | 8 | fp32 (TF32 allowed), graph on | $(printf '%.2f' "$got") |" "$TMP/res/record.md" && ok ||
+grep -q "^| ours | 8 | cpu backend, fp32 (TF32 allowed), graph on | $(printf '%.2f' "$got") |" "$TMP/res/record.md" && ok ||
     bad "record.md's speed table lacks the run ($got ms/step)"
 
 # ---- 4. the dry run, against this build (needs the CUDA backend built and the data) ----
