@@ -7,6 +7,7 @@
 #include "gpu_rig.h"
 #include "model/model.h"
 #include "testlib.h"
+#include "gpu_require.h"
 
 /*
  * Bit-identical, not "close": both runs enqueue the same kernels with the same
@@ -113,14 +114,7 @@ static void compare_runs(const char *what, const run_result *a, const run_result
 
 int main(void)
 {
-    if (backend_cuda_device_count() == 0)
-        test_skip("no CUDA device (or no driver) on this machine; the gpu tests need one");
-    char err[256];
-    backend *G = backend_cuda_create(0, 1, err, sizeof err);
-    if (!G) {
-        fprintf(stderr, "gpu_graph: cannot create the CUDA backend: %s\n", err);
-        return 1;
-    }
+    backend *G = gpu_backend_or_skip("gpu_graph", 1);
     uint8_t *img, *lab;
     rig_synth_data(SEED, N_IMAGES, CLASSES, &img, &lab);
     const step_policy pol = {0, 0.0f, 0.0f, 0}; /* stop on a non-finite step, as the configs do */

@@ -100,15 +100,14 @@ static void rig_set_data(rig *r, const uint8_t *img, const uint8_t *lab)
 }
 
 /* A model on `be` with the trainer's batch spec (augment and shuffle on, CIFAR-10
-   normalization), optimizer and the given schedule and policy, reset to step 0. */
-static rig *rig_create(backend *be, int depth, int classes, int batch, uint64_t seed, const uint8_t *img,
-                       const uint8_t *lab, long n_images, const sched_params *sp, const step_policy *pol,
-                       int hist_len)
+   normalization), optimizer and the given schedule and policy, reset to step 0, in the
+   caller's storage *r (a test that must reuse one address, as a new object may). */
+static void rig_init(rig *r, backend *be, int depth, int classes, int batch, uint64_t seed, const uint8_t *img,
+                     const uint8_t *lab, long n_images, const sched_params *sp, const step_policy *pol,
+                     int hist_len)
 {
-    rig *r = calloc(1, sizeof *r);
     char err[256];
-    if (!r)
-        rig_die("out of host memory");
+    memset(r, 0, sizeof *r);
     r->be = be;
     r->model_seed = seed;
     r->m = model_create(be, depth, classes, batch, seed, err, sizeof err);
@@ -133,18 +132,39 @@ static rig *rig_create(backend *be, int depth, int classes, int batch, uint64_t 
     r->hyper.nesterov = 0;
     rig_set_data(r, img, lab);
     rig_reset(r);
+}
+
+/* rig_init in new heap storage. */
+static rig *rig_create(backend *be, int depth, int classes, int batch, uint64_t seed, const uint8_t *img,
+                       const uint8_t *lab, long n_images, const sched_params *sp, const step_policy *pol,
+                       int hist_len)
+{
+    rig *r = calloc(1, sizeof *r);
+    if (!r)
+        rig_die("out of host memory");
+    rig_init(r, be, depth, classes, batch, seed, img, lab, n_images, sp, pol, hist_len);
     return r;
+}
+
+/* Frees what rig_init made; the storage *r itself stays the caller's. The backend's
+   recordings of rig_step for r go first: they are keyed by r's address and use the
+   buffers freed here. */
+static void rig_release(rig *r)
+{
+    const struct backend_ops *o = r->be->ops;
+    o->forget_steps(r->be, r);
+    void *bufs[] = {r->d_img, r->d_lab, r->d_ts, r->d_hist, r->d_stats_backup};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        o->free(r->be, bufs[i]);
+    model_destroy(r->m);
+    memset(r, 0, sizeof *r);
 }
 
 static void rig_destroy(rig *r)
 {
     if (!r)
         return;
-    const struct backend_ops *o = r->be->ops;
-    void *bufs[] = {r->d_img, r->d_lab, r->d_ts, r->d_hist, r->d_stats_backup};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-        o->free(r->be, bufs[i]);
-    model_destroy(r->m);
+    rig_release(r);
     free(r);
 }
 

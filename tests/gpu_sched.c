@@ -6,6 +6,7 @@
 #include <string.h>
 #include "backend/backend.h"
 #include "testlib.h"
+#include "gpu_require.h"
 
 /*
  * Only the sched_step op runs (no model): 64,000 launches, the ring downloaded every
@@ -49,14 +50,7 @@ static float expected_lr(long s, long warmup_end)
 
 int main(void)
 {
-    if (backend_cuda_device_count() == 0)
-        test_skip("no CUDA device (or no driver) on this machine; the gpu tests need one");
-    char err[256];
-    backend *G = backend_cuda_create(0, 1, err, sizeof err);
-    if (!G) {
-        fprintf(stderr, "gpu_sched: cannot create the CUDA backend: %s\n", err);
-        return 1;
-    }
+    backend *G = gpu_backend_or_skip("gpu_sched", 1);
     const struct backend_ops *o = G->ops;
     const step_policy pol = {1, 0.0f, 0.0f, 0};
     train_scalars host;

@@ -9,6 +9,7 @@
 #include "model/model.h"
 #include "model/model_act.h"
 #include "testlib.h"
+#include "gpu_require.h"
 
 /*
  * The step is ResNet-8 (every kind of block: an identity shortcut in stage 1, option-A
@@ -382,13 +383,10 @@ static void test_restore_steps(void)
 
 int main(void)
 {
-    if (backend_cuda_device_count() == 0)
-        test_skip("no CUDA device (or no driver) on this machine; the gpu tests need one");
-    char err[256];
+    G = gpu_backend_or_skip("gpu_train", 1);
     C = backend_cpu_create();
-    G = backend_cuda_create(0, 1, err, sizeof err);
-    if (!C || !G) {
-        fprintf(stderr, "gpu_train: cannot create the backends: %s\n", G ? "cpu" : err);
+    if (!C) {
+        fprintf(stderr, "gpu_train: cannot create the CPU backend\n");
         return 1;
     }
     test_one_step();

@@ -141,6 +141,12 @@ struct backend_ops {
        recording on later calls, so step() must enqueue identical work every time and
        read nothing per step from the host; the CPU backend just calls it. */
     void (*run_step)(backend *b, void (*step)(void *ctx), void *ctx, int capture);
+    /* Drops what run_step recorded for ctx (every recording when ctx is NULL); the next
+       captured call records step(ctx) anew. Recordings are keyed by the addresses of step
+       and ctx and hold the raw addresses of the buffers the step used, so call this
+       before ctx, or a buffer a recorded step uses, is freed: a new object at a reused
+       address would otherwise replay the old recording. Not during a capture. */
+    void (*forget_steps)(backend *b, const void *ctx);
 };
 
 struct backend {

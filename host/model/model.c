@@ -316,6 +316,10 @@ void model_destroy(model *m)
         return;
     struct model_act *A = m->act;
     if (A) {
+        /* A captured step may use these buffers, and which steps do is the callers' affair:
+           every recording on the backend goes, and is captured again on its next use. */
+        if (A->n_owned > 0)
+            m->be->ops->forget_steps(m->be, NULL);
         for (int i = 0; i < A->n_owned; i++)
             m->be->ops->free(m->be, A->owned[i]);
         free(A->owned);

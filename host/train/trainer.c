@@ -459,6 +459,7 @@ static void release(trainer *t)
         fclose(t->eval);
     if (t->be) {
         const struct backend_ops *o = t->be->ops;
+        o->forget_steps(t->be, t); /* the step graph is keyed by t and uses these buffers */
         void *bufs[] = {t->d_train_x, t->d_train_y, t->d_test_x, t->d_test_y, t->d_ts, t->d_eval_ts, t->d_hist,
                         t->d_stats_backup};
         for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)

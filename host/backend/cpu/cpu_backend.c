@@ -78,6 +78,13 @@ static void cpu_run_step(backend *b, void (*step)(void *ctx), void *ctx, int cap
     step(ctx);
 }
 
+/* Nothing is recorded on the CPU, so nothing is kept that could go stale. */
+static void cpu_forget_steps(backend *b, const void *ctx)
+{
+    (void)b;
+    (void)ctx;
+}
+
 static const struct backend_ops CPU_OPS = {
     .name = "cpu",
     .destroy = cpu_destroy,
@@ -112,6 +119,7 @@ static const struct backend_ops CPU_OPS = {
     .sgd_update = cpu_sgd_update,
     .restore_if_rejected = cpu_restore_if_rejected,
     .run_step = cpu_run_step,
+    .forget_steps = cpu_forget_steps,
 };
 
 backend *backend_cpu_create(void)

@@ -1,4 +1,4 @@
-/* cuda_backend.c: the CUDA backend's context (device, stream, cuDNN and cuBLAS handles, workspaces), memory ops, kernel wrappers, graph replay and function table. */
+/* cuda_backend.c: the CUDA backend's context (device, stream, cuDNN and cuBLAS handles, workspaces), memory ops, kernel wrappers and function table. */
 #include <stdio.h>
 #include <stdlib.h>
 #include "backend/cuda/cuda_internal.h"
@@ -154,50 +154,6 @@ static void cuda_restore_if_rejected(backend *b, long count, const float *src, f
     cuk_restore_if_rejected(cuda_ctx(b)->stream, count, src, dst, ts);
 }
 
-/* ---- the whole step as a CUDA graph ---- */
-
-/*
- * The first captured call for a (step, ctx) pair records step(ctx) from the stream
- * and instantiates the graph, then launches it (capturing does not execute anything);
- * later calls only launch. The caller runs one step uncaptured first, so that every
- * lazy initialization (cuDNN's, the CUDA module loader's) has happened. Capture mode
- * "global" makes an accidental allocation or synchronization during capture an error
- * at the offending call rather than a silently wrong graph. A graph holds raw device
- * addresses: the buffers a captured step uses must outlive it, and when conv_prepare
- * has to grow the cuDNN workspace it drops every graph, to be captured again.
- */
-static void cuda_run_step(backend *b, void (*step)(void *ctx), void *ctx, int capture)
-{
-    cuda_backend *cb = cuda_ctx(b);
-#ifdef RESNET_CUDA_SYNC_CHECK
-    /* The sync-check build synchronizes after every launch, which a capture forbids. */
-    capture = 0;
-#endif
-    if (!capture) {
-        step(ctx);
-        return;
-    }
-    for (int i = 0; i < cb->n_graphs; i++)
-        if (cb->graphs[i].step == step && cb->graphs[i].ctx == ctx) {
-            CUDA_CHECK(cudaGraphLaunch(cb->graphs[i].exec, cb->stream));
-            return;
-        }
-    if (cb->n_graphs == CUDA_MAX_GRAPHS)
-        cuda_fatal("more than %d distinct captured steps", CUDA_MAX_GRAPHS);
-    cudaGraph_t graph;
-    cudaGraphExec_t exec;
-    CUDA_CHECK(cudaStreamBeginCapture(cb->stream, cudaStreamCaptureModeGlobal));
-    step(ctx);
-    CUDA_CHECK(cudaStreamEndCapture(cb->stream, &graph));
-    CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
-    CUDA_CHECK(cudaGraphDestroy(graph));
-    cb->graphs[cb->n_graphs].step = step;
-    cb->graphs[cb->n_graphs].ctx = ctx;
-    cb->graphs[cb->n_graphs].exec = exec;
-    cb->n_graphs++;
-    CUDA_CHECK(cudaGraphLaunch(exec, cb->stream));
-}
-
 /* ---- lifetime ---- */
 
 static void cuda_destroy(backend *b)
@@ -207,8 +163,7 @@ static void cuda_destroy(backend *b)
     cuda_backend *cb = cuda_ctx(b);
     /* Teardown reports nothing: errors here would mask the error that led to it. */
     cudaStreamSynchronize(cb->stream);
-    for (int i = 0; i < cb->n_graphs; i++)
-        cudaGraphExecDestroy(cb->graphs[i].exec);
+    cuda_release_graphs(cb);
     cuda_conv_release(cb);
     cuda_bn_release(cb);
     cudaFree(cb->ws);
@@ -258,6 +213,7 @@ static const struct backend_ops CUDA_OPS = {
     .sgd_update = cuda_sgd_update,
     .restore_if_rejected = cuda_restore_if_rejected,
     .run_step = cuda_run_step,
+    .forget_steps = cuda_forget_steps,
 };
 
 backend *backend_cuda_create(int device, int strict_fp32, char *err, size_t err_size)

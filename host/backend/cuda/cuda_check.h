@@ -15,25 +15,62 @@
  * report names the expression, where it is, and what the library says, because a
  * GPU failure is usually read from a log long after the run.
  */
+
+/* What a failed graph call, or an error only a capture produces, adds to its report:
+   the same run goes on without graphs, and that run tells whether the graph is at fault. */
+#define CUDA_GRAPH_HINT                                                                  \
+    "the CUDA graph of the training step failed; the run can go on without graphs: "    \
+    "rerun with --set train.cuda_graph=false (or train.cuda_graph: false in the config)"
+
 __attribute__((noreturn)) static inline void gpu_check_fail(const char *lib, const char *expr,
-                                                            const char *file, int line, const char *msg)
+                                                            const char *file, int line, const char *msg,
+                                                            const char *hint)
 {
     fprintf(stderr, "resnet: %s call failed: %s\n  at %s:%d\n  %s\n", lib, expr, file, line, msg);
+    if (hint)
+        fprintf(stderr, "  %s\n", hint);
     fflush(stderr);
     exit(EXIT_RUNTIME);
 }
 
+/* The errors that only stream capture produces (driver_types.h, 900-910): whichever call
+   reports one, a graph is involved. */
+static inline const char *cuda_error_hint(cudaError_t e)
+{
+    return (e >= cudaErrorStreamCaptureUnsupported && e <= cudaErrorStreamCaptureWrongThread) ||
+                   e == cudaErrorGraphExecUpdateFailure
+               ? CUDA_GRAPH_HINT
+               : NULL;
+}
+
+static inline const char *graph_hint(cudaError_t e)
+{
+    (void)e;
+    return CUDA_GRAPH_HINT;
+}
+
+static inline const char *no_hint(int status)
+{
+    (void)status;
+    return NULL;
+}
+
 /* The one macro: evaluates `expr` once, compares with the library's success value. */
-#define GPU_CHECK_(lib, type, ok, to_string, expr)                             \
-    do {                                                                       \
-        const type gpu_status_ = (expr);                                       \
-        if (gpu_status_ != (ok))                                               \
-            gpu_check_fail(lib, #expr, __FILE__, __LINE__, to_string(gpu_status_)); \
+#define GPU_CHECK_(lib, type, ok, to_string, hint_of, expr)                                    \
+    do {                                                                                       \
+        const type gpu_status_ = (expr);                                                       \
+        if (gpu_status_ != (ok))                                                               \
+            gpu_check_fail(lib, #expr, __FILE__, __LINE__, to_string(gpu_status_), hint_of(gpu_status_)); \
     } while (0)
 
-#define CUDA_CHECK(expr) GPU_CHECK_("CUDA", cudaError_t, cudaSuccess, cudaGetErrorString, expr)
-#define CUDNN_CHECK(expr) GPU_CHECK_("cuDNN", cudnnStatus_t, CUDNN_STATUS_SUCCESS, cudnnGetErrorString, expr)
-#define CUBLAS_CHECK(expr) GPU_CHECK_("cuBLAS", cublasStatus_t, CUBLAS_STATUS_SUCCESS, cublasGetStatusString, expr)
+#define CUDA_CHECK(expr) GPU_CHECK_("CUDA", cudaError_t, cudaSuccess, cudaGetErrorString, cuda_error_hint, expr)
+/* For the graph calls themselves (begin/end capture, instantiate, launch): every failure
+   carries the hint. */
+#define CUDA_GRAPH_CHECK(expr) GPU_CHECK_("CUDA", cudaError_t, cudaSuccess, cudaGetErrorString, graph_hint, expr)
+#define CUDNN_CHECK(expr) \
+    GPU_CHECK_("cuDNN", cudnnStatus_t, CUDNN_STATUS_SUCCESS, cudnnGetErrorString, no_hint, expr)
+#define CUBLAS_CHECK(expr) \
+    GPU_CHECK_("cuBLAS", cublasStatus_t, CUBLAS_STATUS_SUCCESS, cublasGetStatusString, no_hint, expr)
 
 /*
  * After every kernel launch: a bad launch configuration shows up only in

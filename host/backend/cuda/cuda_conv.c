@@ -1,5 +1,6 @@
 /* cuda_conv.c: convolutions through cuDNN's legacy API: per-shape descriptors, one algorithm search per shape, one shared workspace. */
 #include <stdio.h>
+#include <stdlib.h>
 #include "backend/cuda/cuda_internal.h"
 #include "backend/cuda/cuda_check.h"
 
@@ -54,9 +55,7 @@ static void ensure_workspace(cuda_backend *cb, size_t bytes)
     /* Work already queued may still use the old buffer. */
     CUDA_CHECK(cudaStreamSynchronize(cb->stream));
     /* Captured steps hold the old address: drop them; run_step captures them again. */
-    for (int i = 0; i < cb->n_graphs; i++)
-        CUDA_CHECK(cudaGraphExecDestroy(cb->graphs[i].exec));
-    cb->n_graphs = 0;
+    cuda_forget_graphs(cb, NULL);
     CUDA_CHECK(cudaFree(cb->ws));
     cb->ws = NULL;
     cb->ws_size = 0;
@@ -113,21 +112,54 @@ static void make_conv_desc(cudnnConvolutionDescriptor_t *d, const conv_shape *s,
  * The search: cudnnFind*Algorithm (not the *Ex variants) allocates its own scratch
  * buffers and workspace and frees them, so no tensors of the shape need to exist yet.
  * Results come sorted fastest first; the first acceptable one wins.
+ *
+ * How many results: Find tries each algorithm with the descriptor's math type and with
+ * the default one, so an algorithm can appear twice, and the list can be longer than
+ * the algorithm count. A request of only *_ALGO_COUNT entries may then be filled by the
+ * fastest (TF32) entries alone and cut off the FMA entries a strict-fp32 search needs,
+ * leaving it with the fallback. So the request and the array are twice the algorithm
+ * count, or cuDNN's own maximum (cudnnGet*AlgorithmMaxCount) when that is larger.
  */
+static int find_capacity(int algo_count, int max_count)
+{
+    return max_count > 2 * algo_count ? max_count : 2 * algo_count;
+}
+
+/* The fallback is legitimate but worth seeing in a log: in strict mode it is the symptom
+   of a search that returned no FMA-math GEMM-family entry. */
+static void note_fallback(const cuda_backend *cb, const char *dir, const conv_shape *s, int got, const char *algo)
+{
+    fprintf(stderr, "resnet: cuda backend: note: %s convolution %dx%dx%dx%d k=%d r=%d stride %d: none of %d "
+                    "search results is acceptable%s; using %s\n", dir, s->n, s->c, s->h, s->w, s->k, s->r,
+            s->stride, got, cb->strict_fp32 ? " in strict fp32" : "", algo);
+}
+
+static void *perf_array(int n, size_t each)
+{
+    void *p = calloc((size_t)n, each);
+    if (!p)
+        cuda_fatal("out of host memory for %d cuDNN search results", n);
+    return p;
+}
 static void choose_fwd(cuda_backend *cb, cuda_conv *cv, size_t *need)
 {
-    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-    int got = 0;
-    CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(cb->cudnn, cv->x, cv->w, cv->fwd_desc, cv->y,
-                                                     CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, perf));
+    int max_count = 0, got = 0;
+    CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(cb->cudnn, &max_count));
+    const int cap = find_capacity(CUDNN_CONVOLUTION_FWD_ALGO_COUNT, max_count);
+    cudnnConvolutionFwdAlgoPerf_t *perf = perf_array(cap, sizeof *perf);
+    CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(cb->cudnn, cv->x, cv->w, cv->fwd_desc, cv->y, cap, &got,
+                                                     perf));
     for (int i = 0; i < got; i++)
         if (fwd_ok(cb, &perf[i])) {
             cv->fwd_algo = perf[i].algo;
             CUDNN_CHECK(cudnnSetConvolutionMathType(cv->fwd_desc, perf[i].mathType));
             CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(cb->cudnn, cv->x, cv->w, cv->fwd_desc, cv->y,
                                                                 cv->fwd_algo, need));
+            free(perf);
             return;
         }
+    free(perf);
+    note_fallback(cb, "forward", &cv->s, got, "IMPLICIT_GEMM");
     cv->fwd_algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
     CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(cb->cudnn, cv->x, cv->w, cv->fwd_desc, cv->y,
                                                         cv->fwd_algo, need));
@@ -135,18 +167,23 @@ static void choose_fwd(cuda_backend *cb, cuda_conv *cv, size_t *need)
 
 static void choose_bwd_data(cuda_backend *cb, cuda_conv *cv, size_t *need)
 {
-    cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-    int got = 0;
-    CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(cb->cudnn, cv->w, cv->y, cv->bwd_data_desc, cv->x,
-                                                          CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, perf));
+    int max_count = 0, got = 0;
+    CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(cb->cudnn, &max_count));
+    const int cap = find_capacity(CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, max_count);
+    cudnnConvolutionBwdDataAlgoPerf_t *perf = perf_array(cap, sizeof *perf);
+    CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(cb->cudnn, cv->w, cv->y, cv->bwd_data_desc, cv->x, cap,
+                                                          &got, perf));
     for (int i = 0; i < got; i++)
         if (bwd_data_ok(cb, &perf[i])) {
             cv->bwd_data_algo = perf[i].algo;
             CUDNN_CHECK(cudnnSetConvolutionMathType(cv->bwd_data_desc, perf[i].mathType));
             CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(cb->cudnn, cv->w, cv->y, cv->bwd_data_desc,
                                                                      cv->x, cv->bwd_data_algo, need));
+            free(perf);
             return;
         }
+    free(perf);
+    note_fallback(cb, "backward-data", &cv->s, got, "ALGO_1");
     cv->bwd_data_algo = CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
     CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(cb->cudnn, cv->w, cv->y, cv->bwd_data_desc, cv->x,
                                                              cv->bwd_data_algo, need));
@@ -154,18 +191,23 @@ static void choose_bwd_data(cuda_backend *cb, cuda_conv *cv, size_t *need)
 
 static void choose_bwd_filter(cuda_backend *cb, cuda_conv *cv, size_t *need)
 {
-    cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-    int got = 0;
+    int max_count = 0, got = 0;
+    CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(cb->cudnn, &max_count));
+    const int cap = find_capacity(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, max_count);
+    cudnnConvolutionBwdFilterAlgoPerf_t *perf = perf_array(cap, sizeof *perf);
     CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(cb->cudnn, cv->x, cv->y, cv->bwd_filter_desc, cv->w,
-                                                            CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &got, perf));
+                                                            cap, &got, perf));
     for (int i = 0; i < got; i++)
         if (bwd_filter_ok(cb, &perf[i])) {
             cv->bwd_filter_algo = perf[i].algo;
             CUDNN_CHECK(cudnnSetConvolutionMathType(cv->bwd_filter_desc, perf[i].mathType));
             CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(cb->cudnn, cv->x, cv->y, cv->bwd_filter_desc,
                                                                        cv->w, cv->bwd_filter_algo, need));
+            free(perf);
             return;
         }
+    free(perf);
+    note_fallback(cb, "backward-filter", &cv->s, got, "ALGO_1");
     cv->bwd_filter_algo = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1;
     CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(cb->cudnn, cv->x, cv->y, cv->bwd_filter_desc, cv->w,
                                                                cv->bwd_filter_algo, need));

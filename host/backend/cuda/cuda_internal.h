@@ -7,12 +7,12 @@
 #include <cudnn.h>
 #include <cublas_v2.h>
 #include "backend/backend.h"
+#include "backend/step_cache.h"
 
 /* Distinct shapes a run meets: ResNet-110 has 6 conv shapes and 3 BN shapes per batch
    size (training and evaluation batches may differ); tests use a few more. */
 #define CUDA_MAX_CONV_SHAPES 64
 #define CUDA_MAX_BN_SHAPES 64
-#define CUDA_MAX_GRAPHS 8
 
 /* cuBLAS's recommended workspace on Hopper (cuBLAS docs, cublasSetWorkspace): 32 MiB. */
 #define CUDA_CUBLAS_WORKSPACE ((size_t)32 << 20)
@@ -39,13 +39,6 @@ typedef struct cuda_bn {
     cudnnTensorDescriptor_t x, param;
 } cuda_bn;
 
-/* A captured training step: the (step, ctx) pair it was recorded from. */
-typedef struct cuda_graph {
-    void (*step)(void *ctx);
-    void *ctx;
-    cudaGraphExec_t exec;
-} cuda_graph;
-
 /* The CUDA backend: the public header first, so a backend* is a cuda_backend*. */
 typedef struct cuda_backend {
     backend base;
@@ -59,13 +52,22 @@ typedef struct cuda_backend {
     size_t ws_size;
     double *health_sq;         /* CUK_MAX_BLOCKS partial sums of the health check */
     int *health_bits;
-    int n_convs, n_bns, n_graphs;
+    int n_convs, n_bns;
     cuda_conv convs[CUDA_MAX_CONV_SHAPES];
     cuda_bn bns[CUDA_MAX_BN_SHAPES];
-    cuda_graph graphs[CUDA_MAX_GRAPHS];
+    step_cache graphs;         /* captured steps: handles are cudaGraphExec_t */
 } cuda_backend;
 
 static inline cuda_backend *cuda_ctx(backend *b) { return (cuda_backend *)b; }
+
+/* ---- cuda_graph.c ---- */
+void cuda_run_step(backend *b, void (*step)(void *ctx), void *ctx, int capture);
+void cuda_forget_steps(backend *b, const void *ctx);
+/* Waits for the stream, then destroys the captured graphs of ctx (all when NULL). */
+void cuda_forget_graphs(cuda_backend *cb, const void *ctx);
+/* Teardown: destroys every graph without reporting (errors here would mask the one
+   that led to the teardown). */
+void cuda_release_graphs(cuda_backend *cb);
 
 /* ---- cuda_conv.c ---- */
 void cuda_conv_prepare(backend *b, const conv_shape *s);
