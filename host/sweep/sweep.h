@@ -3,6 +3,7 @@
 #define SWEEP_H
 
 #include <stdio.h>
+#include "sweep/sweep_slurm_conf.h"
 
 /* Entry points; register them in main.c's command table. */
 int cmd_sweep(int argc, char **argv);
@@ -70,6 +71,7 @@ typedef struct sweep_spec {
     int n_fixed;
     sw_setting fixed[SW_MAX_SETTINGS]; /* `set`, then the command line's --set */
     sw_criteria crit;
+    sw_slurm slurm; /* section `slurm`: cluster settings of --engine slurm (sweep_slurm_conf.c) */
 } sweep_spec;
 
 /* One cell (a variant x one value of each grid key) and one run (a cell x a seed). */
