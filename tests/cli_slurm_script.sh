@@ -161,4 +161,16 @@ expect_rc 0 "task 0 over a folder with a checkpoint and no summary" "$RESNET" sw
 grep -q "resuming the checkpoint: .* --resume $R0\$" err.txt && ok "resumed with --resume" || bad "not resumed: $(cat err.txt)"
 grep -q '"status": "finished"' "$R0/summary.json" && ok "finished after the resume" || bad "no finished summary"
 
+# ---- `resnet sweep status` of a local sweep's folder: from the folders alone ----
+rm local/runs/p/peak_lr-0.05_seed-1/summary.json
+rm -r local/runs/p/peak_lr-0.05_seed-2
+expect_rc 0 "status of a local sweep" "$RESNET" sweep status local/runs/p
+grep -qE '^peak_lr-0\.05_seed-0 +done +finished, test error [0-9.]+%$' out.txt &&
+  grep -qE '^peak_lr-0\.05_seed-1 +failed +ended with a checkpoint at step 8; the next sweep redoes it$' out.txt &&
+  grep -qE '^peak_lr-0\.05_seed-2 +not started +no folder yet$' out.txt &&
+  [ "$(tail -1 out.txt)" = "3 runs: 1 done, 0 running, 0 queued, 1 failed, 1 not started" ] &&
+  ok "status: done, failed, not started" || { bad "status of a local sweep:"; cat out.txt >&2; }
+expect_rc 2 "status of a folder that is no sweep" "$RESNET" sweep status data
+expect_err '^sweep status: data/plan\.csv: No such file or directory' "status of a folder that is no sweep"
+
 finish cli_slurm_script

@@ -94,7 +94,7 @@ slurm_cluster_start() {
   local prog
   for prog in munged slurmctld slurmd sbatch squeue scontrol sinfo; do
     if ! command -v "$prog" >/dev/null 2>&1; then
-      echo "SKIPPED: $prog is not installed (Debian: apt-get install slurm-wlm munge)"
+      echo "SKIPPED: $prog is not on PATH (Debian: apt-get install slurm-wlm munge)"
       return 77
     fi
   done

@@ -34,7 +34,9 @@ static void usage(FILE *out)
             "  -h, --help       print this help\n\n"
             "Progress goes to stderr, each run's own output to RUN/train.log.\n"
             "exit codes: 0 every run completed (finished or diverged: a divergence is a result),\n"
-            "2 bad sweep file, config or usage, 3 a run failed to complete or an I/O failure\n");
+            "2 bad sweep file, config or usage, 3 a run failed to complete or an I/O failure;\n"
+            "with --engine slurm: 0 submitted (or nothing left to submit), 2 as above or tasks of\n"
+            "changed runs still queued, 3 sbatch or squeue failed (their message is shown)\n");
 }
 
 int cmd_sweep(int argc, char **argv)

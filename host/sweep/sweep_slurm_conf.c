@@ -253,6 +253,10 @@ static int read_key(const slurm_src *src, const char *key, const yaml_node_t *v,
     long num;
     char w[SW_SLURM_WHERE], b[160];
     where(src, v, w, sizeof w);
+    if (v->type == YAML_SCALAR_NODE && strlen(sval(v)) != v->data.scalar.length) {
+        perr(src, v, key, "the value contains a NUL character");
+        return EXIT_USAGE;
+    }
     if (!strcmp(key, "partition"))
         return text_key(src, v, key, "_.-,", "a partition name, or several joined by commas", s->partition,
                         sizeof s->partition);
