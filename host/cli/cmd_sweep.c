@@ -1,14 +1,19 @@
-/* cmd_sweep.c: `resnet sweep SWEEP.yaml [--set KEY=VALUE]... [--jobs K] [--output DIR] [--dry-run]`. */
+/* cmd_sweep.c: `resnet sweep SWEEP.yaml [--set KEY=VALUE]... [--jobs K] [--output DIR] [--engine local|slurm] [--dry-run]`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cli/commands.h"
 #include "common/exitcodes.h"
 #include "sweep/sweep.h"
+#include "sweep/sweep_slurm.h"
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: resnet sweep SWEEP.yaml [--set KEY=VALUE]... [--jobs K] [--output DIR] [--dry-run]\n\n"
+            "usage: resnet sweep SWEEP.yaml [--set KEY=VALUE]... [--jobs K] [--output DIR]\n"
+            "                    [--engine local|slurm] [--dry-run]\n"
+            "       resnet sweep status SWEEP_DIR      each run: done, running, queued, failed, not started\n"
+            "       resnet sweep task SWEEP_DIR INDEX  (the body of a Slurm array task)\n\n"
             "Runs every combination of a sweep file's variants and grid values for each of its seeds,\n"
             "each as its own `resnet train` child process in its own folder under the sweep folder,\n"
             "then writes runs.csv, cells.csv and stable_lr.csv there and prints the summary.\n"
@@ -18,19 +23,30 @@ static void usage(FILE *out)
             "options:\n"
             "  --set KEY=VALUE  a run-config override for every run (after the file's `set`), e.g.\n"
             "                   --set data.dir=/data/cifar-10-batches-bin; repeatable\n"
-            "  --jobs K         runs at a time (default 1); on one GPU, measure before raising it\n"
+            "  --set slurm.KEY=VALUE  a setting of the file's `slurm` section (--engine slurm)\n"
+            "  --jobs K         runs at a time (default 1); on one GPU, measure before raising it;\n"
+            "                   with --engine slurm the array's limit %%K (default: none)\n"
             "  --output DIR     the sweep folder, instead of the file's `output`\n"
-            "  --dry-run        check the sweep and every run's config, list the runs, run nothing\n"
+            "  --engine slurm   submit the runs not yet done to Slurm as one job array instead\n"
+            "                   (SWEEP_DIR/slurm/array.sbatch; prints the job id on stdout)\n"
+            "  --dry-run        check the sweep and every run's config, list the runs (with\n"
+            "                   --engine slurm: print the batch script), run or submit nothing\n"
             "  -h, --help       print this help\n\n"
             "Progress goes to stderr, each run's own output to RUN/train.log.\n"
             "exit codes: 0 every run completed (finished or diverged: a divergence is a result),\n"
-            "2 bad sweep file, config or usage, 3 a run failed to complete or an I/O failure\n");
+            "2 bad sweep file, config or usage, 3 a run failed to complete or an I/O failure;\n"
+            "with --engine slurm: 0 submitted (or nothing left to submit), 2 as above or tasks of\n"
+            "changed runs still queued, 3 sbatch or squeue failed (their message is shown)\n");
 }
 
 int cmd_sweep(int argc, char **argv)
 {
-    const char *file = NULL, *output = NULL;
-    int jobs = 1, dry = 0, rc = EXIT_USAGE;
+    if (argc >= 2 && !strcmp(argv[1], "status"))
+        return cmd_sweep_status(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "task"))
+        return cmd_sweep_task(argc - 1, argv + 1);
+    const char *file = NULL, *output = NULL, *engine = "local";
+    int jobs = 1, jobs_given = 0, dry = 0, rc = EXIT_USAGE;
     const char **sets = calloc((size_t)argc + 1, sizeof *sets);
     int n_sets = 0;
     sweep_spec *spec = malloc(sizeof *spec);
@@ -52,9 +68,10 @@ int cmd_sweep(int argc, char **argv)
             dry = 1;
             continue;
         }
-        if (!strncmp(a, "--set=", 6) || !strncmp(a, "--jobs=", 7) || !strncmp(a, "--output=", 9))
+        if (!strncmp(a, "--set=", 6) || !strncmp(a, "--jobs=", 7) || !strncmp(a, "--output=", 9) ||
+            !strncmp(a, "--engine=", 9))
             val = strchr(a, '=') + 1;
-        else if (!strcmp(a, "--set") || !strcmp(a, "--jobs") || !strcmp(a, "--output")) {
+        else if (!strcmp(a, "--set") || !strcmp(a, "--jobs") || !strcmp(a, "--output") || !strcmp(a, "--engine")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "sweep: %s needs a value (see `resnet sweep --help`)\n", a);
                 goto done;
@@ -65,7 +82,13 @@ int cmd_sweep(int argc, char **argv)
             sets[n_sets++] = val;
         else if (val && !strncmp(a, "--output", 8))
             output = val;
-        else if (val) {
+        else if (val && !strncmp(a, "--engine", 8)) {
+            if (strcmp(val, "local") && strcmp(val, "slurm")) {
+                fprintf(stderr, "sweep: --engine wants local or slurm, got '%s'\n", val);
+                goto done;
+            }
+            engine = val;
+        } else if (val) {
             char *end;
             long k = strtol(val, &end, 10);
             if (!*val || *end || k < 1 || k > 256) {
@@ -73,6 +96,7 @@ int cmd_sweep(int argc, char **argv)
                 goto done;
             }
             jobs = (int)k;
+            jobs_given = 1;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "sweep: unknown option '%s'\n\n", a);
             usage(stderr);
@@ -91,13 +115,30 @@ int cmd_sweep(int argc, char **argv)
     }
     if ((rc = sweep_parse(file, spec)) != 0)
         goto done;
-    for (int i = 0; i < n_sets; i++)
-        if ((rc = sweep_add_cli_set(spec, sets[i])) != 0)
+    const int slurm = !strcmp(engine, "slurm");
+    for (int i = 0; i < n_sets; i++) {
+        if (!strncmp(sets[i], "slurm.", 6) && !slurm) {
+            fprintf(stderr, "--set %s: a Slurm setting, for --engine slurm only\n", sets[i]);
+            rc = EXIT_USAGE;
+        } else {
+            rc = !strncmp(sets[i], "slurm.", 6) ? sweep_slurm_set(&spec->slurm, sets[i])
+                                                : sweep_add_cli_set(spec, sets[i]);
+        }
+        if (rc)
             goto done;
+    }
+    if ((rc = sweep_slurm_check(&spec->slurm)) != 0)
+        goto done;
     if (output)
         snprintf(spec->output, sizeof spec->output, "%s", output);
     if ((rc = sweep_expand(spec, &plan)) != 0)
         goto done;
+    if (slurm) {
+        fprintf(stderr, "sweep: %s: %d cells x %d seeds = %d runs into %s, through Slurm\n", file, plan.n_cells,
+                spec->n_seeds, plan.n_runs, spec->output);
+        rc = sweep_slurm_submit(spec, &plan, jobs_given ? jobs : 0, dry);
+        goto done;
+    }
     fprintf(stderr, "sweep: %s: %d cells x %d seeds = %d runs into %s, %d at a time\n", file, plan.n_cells,
             spec->n_seeds, plan.n_runs, spec->output, jobs);
     if (dry) {
@@ -107,6 +148,8 @@ int cmd_sweep(int argc, char **argv)
                 printf("%s/%s\n", spec->output, plan.runs[r].name);
         goto done;
     }
+    if ((rc = sweep_slurm_guard(spec->output)) != 0)
+        goto done;
     rc = sweep_execute(spec, &plan, jobs);
     if (rc == EXIT_USAGE)
         goto done; /* nothing ran: a bad cell, or the folder is busy */

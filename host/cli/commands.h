@@ -9,6 +9,10 @@ int cmd_schedule(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 
+/* `resnet sweep status DIR` and `resnet sweep task DIR INDEX` (cmd_sweep_status.c), reached through `resnet sweep`. */
+int cmd_sweep_status(int argc, char **argv);
+int cmd_sweep_task(int argc, char **argv);
+
 /* Collects `--set KEY=VALUE` / `--set=KEY=VALUE` arguments; returns the count or -1
    after printing a usage error. `sets` must hold argc entries. */
 int cli_collect_sets(int argc, char **argv, int i, char **sets, int *n_sets);

@@ -3,6 +3,7 @@
 #define SWEEP_H
 
 #include <stdio.h>
+#include "sweep/sweep_slurm_conf.h"
 
 /* Entry points; register them in main.c's command table. */
 int cmd_sweep(int argc, char **argv);
@@ -70,6 +71,7 @@ typedef struct sweep_spec {
     int n_fixed;
     sw_setting fixed[SW_MAX_SETTINGS]; /* `set`, then the command line's --set */
     sw_criteria crit;
+    sw_slurm slurm; /* section `slurm`: cluster settings of --engine slurm (sweep_slurm_conf.c) */
 } sweep_spec;
 
 /* One cell (a variant x one value of each grid key) and one run (a cell x a seed). */
@@ -115,6 +117,41 @@ const char *sweep_variant_name(const sweep_spec *spec, int v);
 int sweep_cell_settings(const sweep_spec *spec, const sw_cell *cell, sw_setting *out, int max);
 
 /* ---- sweep_run.c ---- */
+
+/* Settings of one run: the cell's, the seed, the trainer's failure criteria, the folder. */
+#define SW_RUN_SETS (2 * SW_MAX_SETTINGS + SW_MAX_KEYS + 8)
+/* Room for the child's argument vector: resnet train BASE, a --set per setting, --resume DIR, NULL. */
+#define SW_CHILD_ARGV (2 * SW_RUN_SETS + 6)
+
+/* One run's settings as the KEY=VALUE texts of its --set arguments. */
+typedef struct sw_run_args {
+    int n;
+    char text[SW_RUN_SETS][SW_KEY + SW_PATH + 2];
+} sw_run_args;
+
+/* The settings of the run of CELL with SEED in RUN_DIR, in the order they are passed;
+   with_div: whether the trainer gets the divergence.* keys (sweep_validate says). */
+void sweep_run_args(const sweep_spec *spec, const sw_cell *cell, unsigned long long seed, int with_div,
+                    const char *run_dir, sw_run_args *a);
+
+/* The child's command line, `resnet train BASE --set K=V...`, into argv (SW_CHILD_ARGV
+   entries, NULL-terminated; pointing into SPEC and A); returns argc. Both engines run
+   exactly this: the local one as a child process, Slurm's array task by exec. */
+int sweep_child_argv(const sweep_spec *spec, const sw_run_args *a, char **argv);
+
+/* Loads every cell's run config (nothing runs on a bad one): EXIT_OK and, per cell, its
+   peak rate and whether the run config takes the divergence.* keys; else EXIT_USAGE. */
+int sweep_validate(const sweep_spec *spec, const sweep_plan *plan, int *with_div, double *peak_lr);
+
+/* mkdir -p; 0 or -1 with errno set. */
+int sweep_mkdir_p(const char *path);
+
+/* Removes PATH and everything below it (absent is fine); 0 or -1 with errno set. */
+int sweep_rm_tree(const char *path);
+
+/* Locks DIR/.sweep.lock for the life of the process, or says who holds it: the open
+   descriptor, or -1 after a message (two sweeps in one folder would redo each other's runs). */
+int sweep_lock_dir(const char *dir);
 
 /* Validates every cell's run config, writes the plan, runs what is unfinished K at a
    time; EXIT_OK when every run ended (finished or diverged), else the first error code. */

@@ -13,7 +13,7 @@ typedef struct sw_parser {
     sweep_spec *spec;
 } sw_parser;
 
-static const char *const TOP_KEYS = "base, output, seeds, grid, variants, set, divergence, description";
+static const char *const TOP_KEYS = "base, output, seeds, grid, variants, set, divergence, slurm, description";
 
 static void perr(const sw_parser *p, const yaml_node_t *at, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -483,6 +483,8 @@ static int parse_root(sw_parser *p, yaml_node_t *root)
             rc = parse_settings(p, vn, "set", sp->fixed, &sp->n_fixed);
         else if (!strcmp(k, "divergence"))
             rc = parse_criteria(p, vn);
+        else if (!strcmp(k, "slurm"))
+            rc = sweep_slurm_parse(p->file, p->doc, vn, &sp->slurm);
         else if (!strcmp(k, "description"))
             rc = vn->type == YAML_SCALAR_NODE ? 0 : (perr(p, vn, k, "expected text"), EXIT_USAGE);
         else {

@@ -16,14 +16,6 @@
 #include "common/json_min.h"
 #include "sweep/sweep.h"
 
-/* Settings of one run: the cell's, the seed, the trainer's failure criteria, the folder. */
-#define SW_RUN_SETS (2 * SW_MAX_SETTINGS + SW_MAX_KEYS + 8)
-
-typedef struct run_args {
-    int n;
-    char text[SW_RUN_SETS][SW_KEY + SW_PATH + 2];
-} run_args;
-
 /* KEY=VALUE; both parts are bounded (SW_KEY, SW_VAL) so it always fits. */
 static void kv_text(char *out, size_t out_size, const sw_setting *s)
 {
@@ -36,8 +28,8 @@ static void kv_text(char *out, size_t out_size, const sw_setting *s)
     out[k + 1 + v] = '\0';
 }
 
-static void build_args(const sweep_spec *spec, const sw_cell *cell, unsigned long long seed, int with_div,
-                       const char *run_dir, run_args *a)
+void sweep_run_args(const sweep_spec *spec, const sw_cell *cell, unsigned long long seed, int with_div,
+                    const char *run_dir, sw_run_args *a)
 {
     sw_setting s[SW_RUN_SETS];
     int n = sweep_cell_settings(spec, cell, s, SW_RUN_SETS - 8);
@@ -54,7 +46,7 @@ static void build_args(const sweep_spec *spec, const sw_cell *cell, unsigned lon
 }
 
 /* config_load with stderr sent to /dev/null, for probes whose failure is an answer, not an error. */
-static int config_load_quiet(const char *base, const run_args *a, run_config *cfg)
+static int config_load_quiet(const char *base, const sw_run_args *a, run_config *cfg)
 {
     char *sets[SW_RUN_SETS];
     for (int i = 0; i < a->n; i++)
@@ -74,7 +66,7 @@ static int config_load_quiet(const char *base, const run_args *a, run_config *cf
     return rc;
 }
 
-static int config_load_loud(const char *base, const run_args *a, run_config *cfg)
+static int config_load_loud(const char *base, const sw_run_args *a, run_config *cfg)
 {
     char *sets[SW_RUN_SETS];
     for (int i = 0; i < a->n; i++)
@@ -88,20 +80,20 @@ static int config_load_loud(const char *base, const run_args *a, run_config *cfg
  * The trainer's divergence.* keys are probed on the first cell: a run config without them
  * is told so once and the runs go on with the non-finite check alone.
  */
-static int validate(const sweep_spec *spec, const sweep_plan *plan, int *with_div, double *peak_lr)
+int sweep_validate(const sweep_spec *spec, const sweep_plan *plan, int *with_div, double *peak_lr)
 {
     run_config *cfg = malloc(sizeof *cfg);
-    run_args *a = malloc(sizeof *a);
+    sw_run_args *a = malloc(sizeof *a);
     int rc = EXIT_OK;
     if (!cfg || !a) {
         fprintf(stderr, "sweep: out of memory\n");
         rc = EXIT_RUNTIME;
         goto done;
     }
-    build_args(spec, &plan->cells[0], spec->seed[0], 1, spec->output, a);
+    sweep_run_args(spec, &plan->cells[0], spec->seed[0], 1, spec->output, a);
     *with_div = 1;
     if (config_load_quiet(spec->base, a, cfg) != 0) {
-        build_args(spec, &plan->cells[0], spec->seed[0], 0, spec->output, a);
+        sweep_run_args(spec, &plan->cells[0], spec->seed[0], 0, spec->output, a);
         if (config_load_quiet(spec->base, a, cfg) == 0) {
             *with_div = 0;
             fprintf(stderr, "sweep: warning: the run config has no divergence.* keys in this build; the loss "
@@ -110,7 +102,7 @@ static int validate(const sweep_spec *spec, const sweep_plan *plan, int *with_di
         }
     }
     for (int c = 0; c < plan->n_cells && rc == EXIT_OK; c++) {
-        build_args(spec, &plan->cells[c], spec->seed[0], *with_div, spec->output, a);
+        sweep_run_args(spec, &plan->cells[c], spec->seed[0], *with_div, spec->output, a);
         if (config_load_quiet(spec->base, a, cfg) == 0) {
             peak_lr[c] = cfg->schedule.peak_lr;
             continue;
@@ -141,7 +133,7 @@ done:
     return rc;
 }
 
-static int mkdir_p(const char *path)
+int sweep_mkdir_p(const char *path)
 {
     char buf[FILEIO_PATH_MAX];
     snprintf(buf, sizeof buf, "%s", path);
@@ -159,7 +151,7 @@ static int mkdir_p(const char *path)
 }
 
 /* Removes a run folder and what it holds (the trainer's files are flat; nested ones too). */
-static int rm_tree(const char *path)
+int sweep_rm_tree(const char *path)
 {
     struct stat st;
     if (lstat(path, &st) != 0)
@@ -175,7 +167,7 @@ static int rm_tree(const char *path)
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
             continue;
         char sub[FILEIO_PATH_MAX];
-        if (path_join(sub, sizeof sub, path, e->d_name) != 0 || rm_tree(sub) != 0)
+        if (path_join(sub, sizeof sub, path, e->d_name) != 0 || sweep_rm_tree(sub) != 0)
             rc = -1;
     }
     closedir(d);
@@ -223,20 +215,8 @@ static void describe_end(const char *run_dir, int status, char *out, size_t out_
         snprintf(out + used, out_size - used, ", killed by signal %d (see %s/train.log)", WTERMSIG(status), run_dir);
 }
 
-/* fork + execv of `resnet train BASE --set ...`, output into RUN_DIR/train.log; the child's pid or -1. */
-static pid_t spawn(const sweep_spec *spec, const run_args *a, const char *run_dir)
+int sweep_child_argv(const sweep_spec *spec, const sw_run_args *a, char **argv)
 {
-    char log[FILEIO_PATH_MAX];
-    if (mkdir_p(run_dir) != 0 || path_join(log, sizeof log, run_dir, "train.log") != 0) {
-        fprintf(stderr, "sweep: cannot create %s: %s\n", run_dir, strerror(errno));
-        return -1;
-    }
-    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-    if (fd < 0) {
-        fprintf(stderr, "sweep: cannot create %s: %s\n", log, strerror(errno));
-        return -1;
-    }
-    char *argv[2 * SW_RUN_SETS + 4];
     int n = 0;
     argv[n++] = "resnet";
     argv[n++] = "train";
@@ -246,6 +226,24 @@ static pid_t spawn(const sweep_spec *spec, const run_args *a, const char *run_di
         argv[n++] = (char *)a->text[i];
     }
     argv[n] = NULL;
+    return n;
+}
+
+/* fork + execv of `resnet train BASE --set ...`, output into RUN_DIR/train.log; the child's pid or -1. */
+static pid_t spawn(const sweep_spec *spec, const sw_run_args *a, const char *run_dir)
+{
+    char log[FILEIO_PATH_MAX];
+    if (sweep_mkdir_p(run_dir) != 0 || path_join(log, sizeof log, run_dir, "train.log") != 0) {
+        fprintf(stderr, "sweep: cannot create %s: %s\n", run_dir, strerror(errno));
+        return -1;
+    }
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (fd < 0) {
+        fprintf(stderr, "sweep: cannot create %s: %s\n", log, strerror(errno));
+        return -1;
+    }
+    char *argv[SW_CHILD_ARGV];
+    sweep_child_argv(spec, a, argv);
     const pid_t parent = getpid();
     fflush(stdout);
     fflush(stderr);
@@ -270,7 +268,7 @@ static pid_t spawn(const sweep_spec *spec, const run_args *a, const char *run_di
 }
 
 /* Holds an exclusive lock on DIR/.sweep.lock for the life of the process: two sweeps in one folder would redo each other's runs. */
-static int lock_dir(const char *dir)
+int sweep_lock_dir(const char *dir)
 {
     char path[FILEIO_PATH_MAX];
     path_join(path, sizeof path, dir, ".sweep.lock");
@@ -294,7 +292,7 @@ int sweep_check(const sweep_spec *spec, const sweep_plan *plan)
 {
     double *peak = calloc((size_t)plan->n_cells, sizeof *peak);
     int with_div = 0;
-    int rc = peak ? validate(spec, plan, &with_div, peak) : EXIT_RUNTIME;
+    int rc = peak ? sweep_validate(spec, plan, &with_div, peak) : EXIT_RUNTIME;
     free(peak);
     return rc;
 }
@@ -302,7 +300,7 @@ int sweep_check(const sweep_spec *spec, const sweep_plan *plan)
 int sweep_execute(const sweep_spec *spec, const sweep_plan *plan, int jobs)
 {
     double *peak = calloc((size_t)plan->n_cells, sizeof *peak);
-    run_args *a = malloc(sizeof *a);
+    sw_run_args *a = malloc(sizeof *a);
     pid_t *pid_of = calloc((size_t)plan->n_runs, sizeof *pid_of);
     int rc = EXIT_OK, with_div = 0, lock = -1;
     if (!peak || !a || !pid_of) {
@@ -310,15 +308,15 @@ int sweep_execute(const sweep_spec *spec, const sweep_plan *plan, int jobs)
         rc = EXIT_RUNTIME;
         goto done;
     }
-    rc = validate(spec, plan, &with_div, peak);
+    rc = sweep_validate(spec, plan, &with_div, peak);
     if (rc)
         goto done;
-    if (mkdir_p(spec->output) != 0) {
+    if (sweep_mkdir_p(spec->output) != 0) {
         fprintf(stderr, "sweep: cannot create %s: %s\n", spec->output, strerror(errno));
         rc = EXIT_RUNTIME;
         goto done;
     }
-    lock = lock_dir(spec->output);
+    lock = sweep_lock_dir(spec->output);
     if (lock < 0) {
         rc = EXIT_USAGE;
         goto done;
@@ -343,13 +341,13 @@ int sweep_execute(const sweep_spec *spec, const sweep_plan *plan, int jobs)
                 fprintf(stderr, "sweep: [%d/%d] %s: already done, skipped\n", order + 1, N, run->name);
                 continue;
             }
-            if (rm_tree(dir) != 0) {
+            if (sweep_rm_tree(dir) != 0) {
                 fprintf(stderr, "sweep: cannot remove the unfinished run %s: %s\n", dir, strerror(errno));
                 rc = EXIT_RUNTIME;
                 failed++;
                 continue;
             }
-            build_args(spec, &plan->cells[run->cell], spec->seed[run->seed_index], with_div, dir, a);
+            sweep_run_args(spec, &plan->cells[run->cell], spec->seed[run->seed_index], with_div, dir, a);
             pid_t pid = spawn(spec, a, dir);
             if (pid < 0) {
                 rc = EXIT_RUNTIME;
