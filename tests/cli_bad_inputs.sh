@@ -253,11 +253,21 @@ bad_data() {
 bad_data data_nodir "data.dir=$T/nodir" -- "$T/nodir/train.bin: no such file: the folder $T/nodir does not exist"
 bad_data data_dir_is_file "data.dir=$T/data/test.bin" -- "$T/data/test.bin/train.bin: no such file: $T/data/test.bin is not a folder"
 bad_data data_notrain "data.train=[train.bin, nothere.bin]" -- "$T/data/nothere.bin: no such file"
-bad_data data_notest data.test=nothere.bin -- "$T/data/nothere.bin: no such file"
+bad_data data_notest data.test=nothere.bin -- "$T/data/nothere.bin: no such file" "datasets/get_cifar10.sh"
 bad_data data_empty "data.train=[empty.bin]" -- "$T/data/empty.bin: empty file (a CIFAR-10 batch file holds 3073-byte records)"
 bad_data data_odd "data.train=[odd.bin]" -- "$T/data/odd.bin: size 6156 bytes is not a multiple of the 3073-byte record (2 whole records and 10 bytes left over)"
 bad_data data_odd_test data.test=odd.bin -- "$T/data/odd.bin: size 6156 bytes"
 bad_data data_isdir "data.train=[sub]" -- "$T/data/sub: is a directory, not a CIFAR-10 batch file"
+# Files that are not regular: a FIFO with no writer (an open would block for ever) and a
+# link to /dev/zero (an endless stream); refused at once, before any read.
+# (Made in a folder of their own and removed after: a later case copies data/.)
+mkdir special
+mkfifo special/fifo.bin
+ln -s /dev/zero special/zero.bin
+bad_data data_fifo "data.train=[$T/special/fifo.bin]" -- "$T/special/fifo.bin: is a FIFO (named pipe), not a CIFAR-10 batch file"
+bad_data data_fifo_test "data.test=$T/special/fifo.bin" -- "$T/special/fifo.bin: is a FIFO (named pipe), not a CIFAR-10 batch file"
+bad_data data_devzero "data.train=[$T/special/zero.bin]" -- "$T/special/zero.bin: is a character device, not a CIFAR-10 batch file"
+rm -rf special
 bad_data data_label "data.train=[label10.bin]" -- "$T/data/label10.bin: record 5 (counting from 0) has label 10, but with 10 classes labels must be 0..9"
 bad_data data_label_test data.test=label10.bin -- "$T/data/label10.bin: record 5 (counting from 0) has label 10"
 # Labels valid for 10 classes but not for 2: the first record with a label >= 2 is named.

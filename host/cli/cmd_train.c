@@ -102,8 +102,6 @@ int cmd_train(int argc, char **argv)
     if (rc != EXIT_OK)
         goto done;
     if (resume) {
-        if (strcmp(cfg->output.dir, resume) != 0)
-            fprintf(stderr, "train: --resume %s replaces output.dir %s\n", resume, cfg->output.dir);
         if (strlen(resume) >= sizeof cfg->output.dir) {
             fprintf(stderr, "train: --resume %s: path too long\n", resume);
             rc = EXIT_USAGE;

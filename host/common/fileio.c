@@ -110,8 +110,9 @@ void atomic_abort(atomic_file *af)
         remove(af->tmp);
 }
 
-static const char *kind_of(mode_t m)
+const char *file_kind(unsigned mode)
 {
+    const mode_t m = (mode_t)mode;
     if (S_ISDIR(m))
         return "a directory";
     if (S_ISFIFO(m))
@@ -139,7 +140,7 @@ int open_regular(const char *path, const char **kind)
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        *kind = kind_of(st.st_mode);
+        *kind = file_kind(st.st_mode);
         return -2;
     }
     const int fl = fcntl(fd, F_GETFL);

@@ -49,6 +49,9 @@ int fsync_parent_dir(const char *path);
  */
 int open_regular(const char *path, const char **kind);
 
+/* What a file of stat mode MODE is, for messages: "a directory", "a FIFO (named pipe)", ... */
+const char *file_kind(unsigned mode);
+
 /* open_regular as a stdio stream; NULL with a message naming PATH in err. */
 FILE *fopen_regular(const char *path, char *err, size_t err_size);
 
