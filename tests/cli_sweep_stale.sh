@@ -34,8 +34,8 @@ expect_rc 0 "rerun, unchanged" sweep S.yaml
 write_sweep S.yaml 14
 before=$(snap SW)
 expect_rc 2 "rerun after train.steps changed in set:" sweep S.yaml
-says err.txt "peak_lr-0.05_seed-0: train.steps: 12 -> 14" "stale run named"
-says err.txt "peak_lr-0.1_seed-0: train.steps: 12 -> 14" "stale run named"
+says err.txt "peak_lr-0.05_seed-0: finished, but with another config: train.steps: 12 -> 14" "stale run named"
+says err.txt "peak_lr-0.1_seed-0: finished, but with another config: train.steps: 12 -> 14" "stale run named"
 says err.txt "--rerun-changed" "the way out"
 [ "$(snap SW)" = "$before" ] && ok "nothing in SW changed" || bad "SW changed: $(diff <(echo "$before") <(snap SW) | head -5)"
 expect_rc 2 "the dry run says so too" sweep S.yaml --dry-run
