@@ -230,6 +230,15 @@ bad_set set_yaml 'data.train=[a.bin' "--set data.train=[a.bin: not a YAML value"
 bad_set set_enum train.backend=gpu "--set train.backend=gpu: expected one of auto|cuda|cpu, got 'gpu'"
 bad_set set_inf schedule.peak_lr=.inf "--set schedule.peak_lr=.inf: expected a number > 0, got '.inf' (must be finite)"
 bad_set set_empty schedule.peak_lr= "--set schedule.peak_lr=: expected a number > 0, got nothing (null)"
+# Beyond the type the device holds the value in (float32 for rates, weight decay, loss
+# bounds), or below what a double can hold: refused, naming the key, never inf or 0.
+bad_set set_f32 schedule.peak_lr=1e39 "--set schedule.peak_lr=1e39: expected a number > 0, got '1e39' (too large for float32"
+bad_set set_f64 schedule.peak_lr=1.7e308 "--set schedule.peak_lr=1.7e308:" "too large for float32"
+bad_set set_under schedule.peak_lr=1e-400 "--set schedule.peak_lr=1e-400:" "(too small: it underflows the double range"
+bad_set set_wd optim.weight_decay=1e-400 "--set optim.weight_decay=1e-400:" "underflows"
+bad_set set_bound divergence.loss_bound=1e39 "--set divergence.loss_bound=1e39:" "too large for float32"
+run sched_f64 2 schedule good.yaml --set schedule.peak_lr=1.7e308
+msg sched_f64 "too large for float32"
 
 # ================= Data (through `resnet train`) =================
 : >data/empty.bin

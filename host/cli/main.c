@@ -32,7 +32,9 @@ static void usage(FILE *out)
     for (int i = 0; i < N_SUBCOMMANDS; i++)
         fprintf(out, "  %-10s %s\n", SUBCOMMANDS[i].name, SUBCOMMANDS[i].summary);
     fprintf(out, "\n`resnet COMMAND --help` describes each command.\n"
-                 "exit codes: 0 success, 2 bad usage/config/data, 3 runtime failure, 4 training diverged\n");
+                 "exit codes: 0 success, 2 bad usage/config/data, 3 runtime failure, 4 training diverged,\n"
+                 "128+N stopped by signal N\n\n"
+                 "`resnet --version` prints the version.\n");
 }
 
 /*

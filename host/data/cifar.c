@@ -49,7 +49,9 @@ static long count_from_stat(const char *path, const struct stat *st, char *err, 
 }
 
 /* Where the files come from, for a message about a missing one. */
-#define GET_DATA_HINT "; datasets/get_cifar10.sh downloads CIFAR-10 (or copies it, CIFAR10_DIR=...) into data/cifar-10-batches-bin"
+#define GET_DATA_HINT "; datasets/get_cifar10.sh downloads the official CIFAR-10 files (test_batch.bin among them) " \
+                      "into data/cifar-10-batches-bin; with a copy that lacks this file, name one it has " \
+                      "(--set data.test=FILE, --set data.train=[...])"
 
 /* A missing file, and whether its folder is missing too (a wrong data.dir, not a wrong name). */
 static void missing(const char *path, char *err, size_t err_size)
