@@ -210,6 +210,14 @@ static int claim_and_open(trainer *t, int resume, long start)
         return rc;
     if (resume)
         t->last_eval = t->er.n > 0 ? t->er.last_step : -1;
+    if (resume && t->resume.n > 0) {
+        char list[1024] = "";
+        size_t used = 0;
+        for (int i = 0; i < t->resume.n && used < sizeof list; i++)
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s %s -> %s", i ? ", " : "",
+                                     t->resume.ch[i].key, t->resume.ch[i].old_text, t->resume.ch[i].new_text);
+        progress_note(&t->pg, "train: resumed with %s (logged in %s/%s)", list, cfg->output.dir, RUN_RESUME_LOG);
+    }
     if (resume && t->resume.steps_changed && decay_uses_total(cfg->schedule.decay_shape))
         progress_note(&t->pg, "train: warning: schedule.decay.shape %s depends on train.steps: steps 1..%ld ran "
                               "the schedule of %ld steps, the rest follow that of %ld (recorded in %s/%s)",
