@@ -33,6 +33,10 @@ int run_lock_busy(const char *dir, long *holder)
     const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return 0;
+    /* A shared lock taken and dropped at once: for that instant a process taking the
+       folder (LOCK_EX | LOCK_NB) would be refused as if busy. Only a second process
+       reaching for the same folder at the same moment can meet it, and one of the two
+       has to be refused then anyway. */
     int busy = 0;
     if (flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
         busy = 1;
