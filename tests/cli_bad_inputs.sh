@@ -230,6 +230,15 @@ bad_set set_yaml 'data.train=[a.bin' "--set data.train=[a.bin: not a YAML value"
 bad_set set_enum train.backend=gpu "--set train.backend=gpu: expected one of auto|cuda|cpu, got 'gpu'"
 bad_set set_inf schedule.peak_lr=.inf "--set schedule.peak_lr=.inf: expected a number > 0, got '.inf' (must be finite)"
 bad_set set_empty schedule.peak_lr= "--set schedule.peak_lr=: expected a number > 0, got nothing (null)"
+# Beyond the type the device holds the value in (float32 for rates, weight decay, loss
+# bounds), or below what a double can hold: refused, naming the key, never inf or 0.
+bad_set set_f32 schedule.peak_lr=1e39 "--set schedule.peak_lr=1e39: expected a number > 0, got '1e39' (too large for float32"
+bad_set set_f64 schedule.peak_lr=1.7e308 "--set schedule.peak_lr=1.7e308:" "too large for float32"
+bad_set set_under schedule.peak_lr=1e-400 "--set schedule.peak_lr=1e-400:" "(too small: it underflows the double range"
+bad_set set_wd optim.weight_decay=1e-400 "--set optim.weight_decay=1e-400:" "underflows"
+bad_set set_bound divergence.loss_bound=1e39 "--set divergence.loss_bound=1e39:" "too large for float32"
+run sched_f64 2 schedule good.yaml --set schedule.peak_lr=1.7e308
+msg sched_f64 "too large for float32"
 
 # ================= Data (through `resnet train`) =================
 : >data/empty.bin
@@ -253,11 +262,21 @@ bad_data() {
 bad_data data_nodir "data.dir=$T/nodir" -- "$T/nodir/train.bin: no such file: the folder $T/nodir does not exist"
 bad_data data_dir_is_file "data.dir=$T/data/test.bin" -- "$T/data/test.bin/train.bin: no such file: $T/data/test.bin is not a folder"
 bad_data data_notrain "data.train=[train.bin, nothere.bin]" -- "$T/data/nothere.bin: no such file"
-bad_data data_notest data.test=nothere.bin -- "$T/data/nothere.bin: no such file"
+bad_data data_notest data.test=nothere.bin -- "$T/data/nothere.bin: no such file" "datasets/get_cifar10.sh"
 bad_data data_empty "data.train=[empty.bin]" -- "$T/data/empty.bin: empty file (a CIFAR-10 batch file holds 3073-byte records)"
 bad_data data_odd "data.train=[odd.bin]" -- "$T/data/odd.bin: size 6156 bytes is not a multiple of the 3073-byte record (2 whole records and 10 bytes left over)"
 bad_data data_odd_test data.test=odd.bin -- "$T/data/odd.bin: size 6156 bytes"
 bad_data data_isdir "data.train=[sub]" -- "$T/data/sub: is a directory, not a CIFAR-10 batch file"
+# Files that are not regular: a FIFO with no writer (an open would block for ever) and a
+# link to /dev/zero (an endless stream); refused at once, before any read.
+# (Made in a folder of their own and removed after: a later case copies data/.)
+mkdir special
+mkfifo special/fifo.bin
+ln -s /dev/zero special/zero.bin
+bad_data data_fifo "data.train=[$T/special/fifo.bin]" -- "$T/special/fifo.bin: is a FIFO (named pipe), not a CIFAR-10 batch file"
+bad_data data_fifo_test "data.test=$T/special/fifo.bin" -- "$T/special/fifo.bin: is a FIFO (named pipe), not a CIFAR-10 batch file"
+bad_data data_devzero "data.train=[$T/special/zero.bin]" -- "$T/special/zero.bin: is a character device, not a CIFAR-10 batch file"
+rm -rf special
 bad_data data_label "data.train=[label10.bin]" -- "$T/data/label10.bin: record 5 (counting from 0) has label 10, but with 10 classes labels must be 0..9"
 bad_data data_label_test data.test=label10.bin -- "$T/data/label10.bin: record 5 (counting from 0) has label 10"
 # Labels valid for 10 classes but not for 2: the first record with a label >= 2 is named.

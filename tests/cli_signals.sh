@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# cli_signals.sh: SIGINT and SIGTERM stop a CPU run cleanly after the current step (checkpoint, summary "stopped", exit 128+N) and --resume then ends as an uninterrupted run; a second SIGINT (after SIGINT or SIGTERM) ends the run at once.
+# cli_signals.sh: SIGINT, SIGTERM and SIGHUP stop a CPU run cleanly after the current step (checkpoint, summary "stopped", exit 128+N) and --resume then ends as an uninterrupted run; a second SIGINT (after SIGINT or SIGTERM) ends the run at once; a closed pipe or closed stdout/stderr does not stop a run.
 . "$(dirname "$0")/lib_train.sh" || exit 1
 
 summary_field() { # DIR KEY -> the value after "KEY":
@@ -13,7 +13,7 @@ uninterrupted_run
 # ---- one signal: a clean stop after the current step, then --resume ----
 # (A background job of a script starts with SIGINT ignored; resnet installs its own
 # handler regardless, as it does under a terminal.)
-for sig in INT TERM; do
+for sig in INT TERM HUP; do
     d=S$sig
     "$RESNET" train run.yaml --set output.dir=$d >/dev/null 2>$d.err &
     PID=$!
@@ -87,5 +87,19 @@ done
 timeout 120 "$RESNET" train run.yaml --resume DINTINT $BIG --stop-after 2 >/dev/null 2>D.resume.err &&
     [ "$(ckpt_step DINTINT/checkpoint.bin)" = 2 ] && ok "double SIGINT: --resume continues from step 1" ||
     bad "double SIGINT: resume failed: $(tail -n 2 D.resume.err)"
+
+# ---- output that goes away: the run goes on, its folder is the record ----
+# `| head -2` closes the pipe after two lines; without SIGPIPE ignored the next line
+# kills the run (exit 141) without a checkpoint.
+timeout 120 "$RESNET" train run.yaml --set output.dir=PIPE 2>&1 | head -2 >/dev/null
+rc=${PIPESTATUS[0]}
+[ "$rc" = 0 ] && ok "stderr into a closed pipe: exit 0" || bad "stderr into a closed pipe: exit $rc"
+same_run_finished R PIPE "stderr into a closed pipe"
+# Closed descriptors: the files the run opens must not take fd 1 or 2, or its messages
+# would be written into them.
+timeout 120 "$RESNET" train run.yaml --set output.dir=CLOSED >&- 2>&-
+rc=$?
+[ "$rc" = 0 ] && ok "closed stdout and stderr: exit 0" || bad "closed stdout and stderr: exit $rc"
+same_run_finished R CLOSED "closed stdout and stderr"
 
 finish cli_signals

@@ -32,6 +32,19 @@ set_byte() { # FILE OFFSET VALUE(0-255)
     printf "\\$(printf %03o "$3")" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
 
+# Writes VALUE (struct format FMT: q i64, i i32, d f64) at OFFSET and recomputes the
+# CRC-32 trailer, so the file passes its checksum and only the range checks can refuse it.
+forge() { # FILE OFFSET FMT VALUE
+    python3 - "$@" <<'PY'
+import struct, sys, zlib
+path, off, fmt, val = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+b = bytearray(open(path, "rb").read())
+struct.pack_into("<" + fmt, b, off, float(val) if fmt == "d" else int(val))
+struct.pack_into("<I", b, len(b) - 4, zlib.crc32(bytes(b[:-4])))
+open(path, "wb").write(b)
+PY
+}
+
 make_synth_data
 write_run_config 60 30
 train() { "$RESNET" train run.yaml "$@"; }
@@ -51,7 +64,8 @@ refused() { # NAME WHAT MESSAGE DAMAGE-COMMAND [--set ...]
     (cd "$name" && eval "$damage")
     local before
     before=$(snap "$name")
-    expect_rc 2 "$what refused" train --resume "$name" "$@"
+    # A time limit: a bad header once sent the run into an endless loop, a FIFO blocks.
+    expect_rc 2 "$what refused" timeout -k 5 60 "$RESNET" train run.yaml --resume "$name" "$@"
     says "$msg" "$what"
     grep -qF "$name/checkpoint.bin" err.txt || bad "$what: message does not name $name/checkpoint.bin"
     unchanged "$name" "$before" "$what"
@@ -64,7 +78,26 @@ refused X5 "empty checkpoint" "empty file" ": >checkpoint.bin"
 refused X6 "other depth" "written by a run with model.depth 8 but this run has 14" true --set model.depth=14
 refused X7 "other batch size" "train.batch_size 16 but this run has 32" true --set train.batch_size=32
 refused X8 "other seed" "train.seed 5 but this run has 6" true --set train.seed=6
-refused X9 "checkpoint past train.steps" "past train.steps 30" true --set train.steps=30 --set train.eval_every=10
+# (config.yaml edited to match: a shorter train.steps on the command line alone is refused
+# as a config change, tests/cli_resume_config.sh)
+refused X9 "checkpoint past train.steps" "past train.steps 30" "sed -i 's/^  steps: 60$/  steps: 30/' config.yaml" \
+    --set train.steps=30 --set train.eval_every=10
+
+# Header fields with a valid checksum but impossible values (offsets: docs/checkpoint.md).
+refused X10 "a negative step" "header field step is -5, expected 1..60" "forge checkpoint.bin 40 q -5"
+refused X11 "step 0" "header field step is 0" "forge checkpoint.bin 40 q 0"
+refused X12 "a negative warmup end" "header field warmup_end is -3, expected 10" "forge checkpoint.bin 48 q -3"
+refused X13 "a warmup end without He's rule" "header field warmup_end is 5, expected 10" "forge checkpoint.bin 48 q 5"
+refused X14 "a training error above 1" "header field train_error is 2.5" "forge checkpoint.bin 56 d 2.5"
+refused X15 "a NaN training error" "header field train_error is nan" "forge checkpoint.bin 56 d nan"
+refused X16 "negative skipped steps" "header field skipped is -1, expected 0..40" "forge checkpoint.bin 64 q -1"
+refused X17 "more skipped steps than steps" "header field skipped is 41, expected 0..40" "forge checkpoint.bin 64 q 41"
+refused X18 "a negative above_count" "header field above_count is -2" "forge checkpoint.bin 72 i -2"
+# Not a regular file: a FIFO (an open would wait for a writer) and a link to /dev/zero.
+refused X19 "a FIFO as checkpoint.bin" "checkpoint.bin: is a FIFO (named pipe), expected a regular file" \
+    "rm checkpoint.bin && mkfifo checkpoint.bin"
+refused X20 "/dev/zero as checkpoint.bin" "checkpoint.bin: is a character device, expected a regular file" \
+    "rm checkpoint.bin && ln -s /dev/zero checkpoint.bin"
 
 # P10: a run stopped at step 10, where the faults below start: resumed with
 # checkpoint_every 50, its next checkpoint is 40 steps (1 s or more) away.

@@ -235,6 +235,16 @@ static void test_errors(void)
     expect_error("nan", "schedule:\n  peak_lr: .nan\n", 0, NULL, 2, "schedule.peak_lr", "must be finite");
     expect_error("inf", "optim:\n  weight_decay: -.inf\n", 0, NULL, 2, "optim.weight_decay", "must be finite");
     expect_error("overflow", "optim:\n  weight_decay: 1e999\n", 0, NULL, 2, "optim.weight_decay", "must be finite");
+    /* Limits of the type the device holds a value in (CFG_F32 in the schema), and of double. */
+    expect_error("f32_peak", "schedule:\n  peak_lr: 1e39\n", 0, NULL, 2, "schedule.peak_lr",
+                 "got '1e39' (too large for float32, the type the device computes it in: at most 3.40282347e+38)");
+    expect_error("f64_peak", "schedule:\n  peak_lr: 1.7e308\n", 0, NULL, 2, "schedule.peak_lr", "too large for float32");
+    expect_error("tiny_peak", "schedule:\n  peak_lr: 1e-400\n", 0, NULL, 2, "schedule.peak_lr",
+                 "got '1e-400' (too small: it underflows the double range");
+    expect_error("tiny_wd", "optim:\n  weight_decay: 1e-400\n", 0, NULL, 2, "optim.weight_decay", "underflows");
+    expect_error("denormal_wd", "optim:\n  weight_decay: 1e-39\n", 0, NULL, 2, "optim.weight_decay",
+                 "too small for float32");
+    expect_error("f32_bound", "divergence:\n  loss_bound: 4e38\n", 0, NULL, 2, "divergence.loss_bound", "float32");
     expect_error("list_type", "data:\n  train: data_batch_1.bin\n", 0, NULL, 2, "data.train", "expected a list of 1..16");
     expect_error("list_item", "schedule:\n  decay:\n    milestones: [10, x]\n", 0, NULL, 3,
                  "schedule.decay.milestones[1]", "got 'x'");

@@ -145,8 +145,23 @@ static void test_names(void)
     free(s);
 }
 
+/* Grid values compare as the values the run config reads. */
+static void test_same_value(void)
+{
+    CHECK(sweep_same_value("0.1", "0.10"), "0.1 and 0.10");
+    CHECK(sweep_same_value("0.1", "1e-1"), "0.1 and 1e-1");
+    CHECK(sweep_same_value("[32000, 48000]", "[32000,48000]"), "lists with and without spaces");
+    CHECK(sweep_same_value("[0.5, 2]", "[0.50, 2.0]"), "lists of numbers written differently");
+    CHECK(!sweep_same_value("0.1", "0.2"), "0.1 and 0.2");
+    CHECK(!sweep_same_value("[32000, 48000]", "[32000]"), "lists of different lengths");
+    CHECK(!sweep_same_value("'0.1'", "0.1"), "a quoted string and a number");
+    CHECK(!sweep_same_value("0.1", "[0.1]"), "a scalar and a list");
+    CHECK(sweep_same_value("cosine", "cosine") && !sweep_same_value("cosine", "linear"), "words");
+}
+
 int main(void)
 {
+    test_same_value();
     if (!mkdtemp(tmpdir))
         test_skip("cannot make a temporary folder");
     test_good();

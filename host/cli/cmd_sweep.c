@@ -1,4 +1,4 @@
-/* cmd_sweep.c: `resnet sweep SWEEP.yaml [--set KEY=VALUE]... [--jobs K] [--output DIR] [--engine local|slurm] [--dry-run]`. */
+/* cmd_sweep.c: `resnet sweep SWEEP.yaml [--set KEY=VALUE]... [--jobs K] [--output DIR] [--engine local|slurm] [--dry-run] [--rerun-changed]`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,14 +11,16 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: resnet sweep SWEEP.yaml [--set KEY=VALUE]... [--jobs K] [--output DIR]\n"
-            "                    [--engine local|slurm] [--dry-run]\n"
+            "                    [--engine local|slurm] [--dry-run] [--rerun-changed]\n"
             "       resnet sweep status SWEEP_DIR      each run: done, running, queued, failed, not started\n"
             "       resnet sweep task SWEEP_DIR INDEX  (the body of a Slurm array task)\n\n"
             "Runs every combination of a sweep file's variants and grid values for each of its seeds,\n"
             "each as its own `resnet train` child process in its own folder under the sweep folder,\n"
             "then writes runs.csv, cells.csv and stable_lr.csv there and prints the summary.\n"
             "A rerun skips the runs whose summary.json says finished or diverged and redoes the rest\n"
-            "from scratch, so a sweep stopped part way loses only the runs that were in flight.\n"
+            "from scratch, so a sweep stopped part way loses only the runs that were in flight. A\n"
+            "finished run made by another config than the sweep file now asks for (the file was\n"
+            "edited) is an error naming the runs and keys, before anything runs.\n"
             "The format and the tables: configs/sweeps/README.md. Plots: `resnet report DIR`.\n\n"
             "options:\n"
             "  --set KEY=VALUE  a run-config override for every run (after the file's `set`), e.g.\n"
@@ -29,14 +31,34 @@ static void usage(FILE *out)
             "  --output DIR     the sweep folder, instead of the file's `output`\n"
             "  --engine slurm   submit the runs not yet done to Slurm as one job array instead\n"
             "                   (SWEEP_DIR/slurm/array.sbatch; prints the job id on stdout)\n"
-            "  --dry-run        check the sweep and every run's config, list the runs (with\n"
-            "                   --engine slurm: print the batch script), run or submit nothing\n"
+            "  --dry-run        check the sweep, every run's config and data and the finished runs,\n"
+            "                   list the runs (with --engine slurm: print the batch script), run or\n"
+            "                   submit nothing\n"
+            "  --rerun-changed  redo in place the finished runs made by another config\n"
             "  -h, --help       print this help\n\n"
-            "Progress goes to stderr, each run's own output to RUN/train.log.\n"
+            "Progress goes to stderr, each run's own output to RUN/train.log. Ctrl-C (SIGINT), SIGTERM\n"
+            "or SIGHUP stops the runs in flight after their current step, waits for them and says how\n"
+            "to continue; a second one ends them at once.\n"
             "exit codes: 0 every run completed (finished or diverged: a divergence is a result),\n"
-            "2 bad sweep file, config or usage, 3 a run failed to complete or an I/O failure;\n"
+            "2 bad sweep file, config, data or usage, or finished runs of another config (nothing ran),\n"
+            "3 a run failed to complete or an I/O failure, 128+N stopped by signal N;\n"
             "with --engine slurm: 0 submitted (or nothing left to submit), 2 as above or tasks of\n"
             "changed runs still queued, 3 sbatch or squeue failed (their message is shown)\n");
+}
+
+/* After a stop by a signal: the same command, which skips what is done. */
+static void continue_hint(int argc, char **argv)
+{
+    fprintf(stderr, "sweep: continue with: resnet sweep");
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--rerun-changed"))
+            continue; /* those runs are redone by now, or are unfinished: the plain rerun redoes them */
+        if (strpbrk(argv[i], " \t'\"\\$`*?[]{}()<>|&;!#~"))
+            fprintf(stderr, " '%s'", argv[i]);
+        else
+            fprintf(stderr, " %s", argv[i]);
+    }
+    fputc('\n', stderr);
 }
 
 int cmd_sweep(int argc, char **argv)
@@ -46,7 +68,7 @@ int cmd_sweep(int argc, char **argv)
     if (argc >= 2 && !strcmp(argv[1], "task"))
         return cmd_sweep_task(argc - 1, argv + 1);
     const char *file = NULL, *output = NULL, *engine = "local";
-    int jobs = 1, jobs_given = 0, dry = 0, rc = EXIT_USAGE;
+    int jobs = 1, jobs_given = 0, dry = 0, rerun_changed = 0, rc = EXIT_USAGE;
     const char **sets = calloc((size_t)argc + 1, sizeof *sets);
     int n_sets = 0;
     sweep_spec *spec = malloc(sizeof *spec);
@@ -66,6 +88,10 @@ int cmd_sweep(int argc, char **argv)
         }
         if (!strcmp(a, "--dry-run")) {
             dry = 1;
+            continue;
+        }
+        if (!strcmp(a, "--rerun-changed")) {
+            rerun_changed = 1;
             continue;
         }
         if (!strncmp(a, "--set=", 6) || !strncmp(a, "--jobs=", 7) || !strncmp(a, "--output=", 9) ||
@@ -131,6 +157,7 @@ int cmd_sweep(int argc, char **argv)
         goto done;
     if (output)
         snprintf(spec->output, sizeof spec->output, "%s", output);
+    spec->rerun_changed = rerun_changed;
     if ((rc = sweep_expand(spec, &plan)) != 0)
         goto done;
     if (slurm) {
@@ -161,6 +188,8 @@ int cmd_sweep(int argc, char **argv)
     }
     if (rc == EXIT_OK)
         rc = trc;
+    if (rc > 128)
+        continue_hint(argc, argv);
 done:
     sweep_plan_free(&plan);
     free(spec);

@@ -19,22 +19,29 @@ static void usage(FILE *out)
             "options:\n"
             "  --set KEY=VALUE  override one config key, e.g. --set schedule.peak_lr=0.2; repeatable\n"
             "  --resume DIR     continue the run in DIR from DIR/checkpoint.bin with CONFIG (+ --set);\n"
-            "                   DIR becomes output.dir; seed, depth, classes, batch size and the\n"
-            "                   training set must match the checkpoint; rows of metrics.csv and\n"
-            "                   eval.csv past the checkpoint's step are dropped, and summary.json\n"
-            "                   is removed until the run ends again\n"
+            "                   DIR becomes output.dir; the config must be the one the run started\n"
+            "                   with (DIR/config.yaml) and the data the same (DIR/data_files.csv),\n"
+            "                   but for a longer train.steps, the eval/log/checkpoint cadence and\n"
+            "                   where data and folder lie (logged in DIR/resumes.csv;\n"
+            "                   configs/README.md, \"Resuming\"); rows of metrics.csv and eval.csv past\n"
+            "                   the checkpoint's step are dropped, and summary.json is removed until\n"
+            "                   the run ends again; a finished run is left as it is\n"
             "  --overwrite      replace a previous run in output.dir (same as output.overwrite: true)\n"
             "  --stop-after STEP  stop after step STEP with a checkpoint (summary status \"stopped\",\n"
-            "                   exit 0), to cut a run into pieces that --resume joins\n"
+            "                   exit 0), to cut a run into pieces that --resume joins; at the last\n"
+            "                   step the run finishes as usual\n"
             "  -h, --help       print this help\n\n"
-            "On a terminal a live line shows epoch, step, loss, lr, images/s and ETA; otherwise a\n"
-            "plain line every train.log_every steps. Ctrl-C (SIGINT) or SIGTERM stops after the\n"
-            "current step with a checkpoint and summary status \"stopped\"; a second Ctrl-C ends\n"
-            "the run at once. checkpoint.bin is replaced atomically: a run killed at any moment\n"
-            "leaves the previous checkpoint or the new one, whole (docs/checkpoint.md).\n\n"
-            "exit codes: 0 finished, 2 bad usage, config, data, output folder or checkpoint,\n"
-            "3 runtime failure (e.g. a write failed; the previous checkpoint is kept), 4 diverged\n"
-            "(train.nonfinite: stop), 128+N stopped by signal N\n");
+            "On a terminal a live line, redrawn about once a second, shows epoch, step, loss, lr,\n"
+            "images/s and ETA; otherwise a plain line every train.log_every steps. Ctrl-C (SIGINT),\n"
+            "SIGTERM or SIGHUP stops after the current step with a checkpoint and summary status\n"
+            "\"stopped\"; a second one ends the run at once. A closed stdout or stderr does not stop\n"
+            "a run. checkpoint.bin is replaced atomically: a run killed at any moment leaves the\n"
+            "previous checkpoint or the new one, whole (docs/checkpoint.md). The run holds a lock on\n"
+            "output.dir (.train.lock) while it lives: a second run there is refused.\n\n"
+            "exit codes: 0 finished, 2 bad usage, config, data, checkpoint, a changed config on\n"
+            "--resume, an output folder that is unusable or in use, train.backend cuda without a\n"
+            "usable device; 3 runtime failure (e.g. a write failed; the previous checkpoint is kept),\n"
+            "4 diverged (train.nonfinite: stop), 128+N stopped by signal N\n");
 }
 
 int cmd_train(int argc, char **argv)
@@ -102,8 +109,6 @@ int cmd_train(int argc, char **argv)
     if (rc != EXIT_OK)
         goto done;
     if (resume) {
-        if (strcmp(cfg->output.dir, resume) != 0)
-            fprintf(stderr, "train: --resume %s replaces output.dir %s\n", resume, cfg->output.dir);
         if (strlen(resume) >= sizeof cfg->output.dir) {
             fprintf(stderr, "train: --resume %s: path too long\n", resume);
             rc = EXIT_USAGE;

@@ -1,6 +1,9 @@
 /* main.c: the `resnet` command-line entry point, dispatching to one subcommand. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include "cli/commands.h"
 #include "common/exitcodes.h"
 #include "sweep/sweep.h"
@@ -29,11 +32,32 @@ static void usage(FILE *out)
     for (int i = 0; i < N_SUBCOMMANDS; i++)
         fprintf(out, "  %-10s %s\n", SUBCOMMANDS[i].name, SUBCOMMANDS[i].summary);
     fprintf(out, "\n`resnet COMMAND --help` describes each command.\n"
-                 "exit codes: 0 success, 2 bad usage/config/data, 3 runtime failure, 4 training diverged\n");
+                 "exit codes: 0 success, 2 bad usage/config/data, 3 runtime failure, 4 training diverged,\n"
+                 "128+N stopped by signal N\n\n"
+                 "`resnet --version` prints the version.\n");
+}
+
+/*
+ * A process started with stdin, stdout or stderr closed (`resnet train ... 2>&-`) would
+ * hand those numbers to the first files it opens, and its messages would then be written
+ * into a data file or a checkpoint. /dev/null takes any closed one first.
+ */
+static void fill_standard_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        const int nul = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (nul >= 0 && nul != fd) {
+            dup2(nul, fd);
+            close(nul);
+        }
+    }
 }
 
 int main(int argc, char **argv)
 {
+    fill_standard_fds();
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

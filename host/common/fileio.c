@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int path_join(char *out, size_t out_size, const char *dir, const char *name)
@@ -107,4 +108,72 @@ void atomic_abort(atomic_file *af)
     }
     if (af->tmp[0])
         remove(af->tmp);
+}
+
+const char *file_kind(unsigned mode)
+{
+    const mode_t m = (mode_t)mode;
+    if (S_ISDIR(m))
+        return "a directory";
+    if (S_ISFIFO(m))
+        return "a FIFO (named pipe)";
+    if (S_ISCHR(m))
+        return "a character device";
+    if (S_ISBLK(m))
+        return "a block device";
+    if (S_ISSOCK(m))
+        return "a socket";
+    return "not a regular file";
+}
+
+int open_regular(const char *path, const char **kind)
+{
+    const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        const int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        *kind = file_kind(st.st_mode);
+        return -2;
+    }
+    const int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        const int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+FILE *fopen_regular(const char *path, char *err, size_t err_size)
+{
+    const char *kind = NULL;
+    const int fd = open_regular(path, &kind);
+    if (fd == -2) {
+        snprintf(err, err_size, "%s: is %s, expected a regular file", path, kind);
+        errno = EINVAL;
+        return NULL;
+    }
+    if (fd < 0) {
+        const int e = errno;
+        snprintf(err, err_size, "%s: cannot open: %s", path, strerror(e));
+        errno = e;
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        const int e = errno;
+        snprintf(err, err_size, "%s: cannot open: %s", path, strerror(e));
+        close(fd);
+        errno = e;
+    }
+    return f;
 }

@@ -39,6 +39,22 @@ int remove_durably(const char *path);
 /* fsync of the folder holding PATH, so a rename inside it is durable. 0 or -1. */
 int fsync_parent_dir(const char *path);
 
+/*
+ * Opens PATH for reading without ever blocking on it: O_NONBLOCK for the open (a FIFO
+ * without a writer blocks in open, a FIFO or a device like /dev/zero in read or
+ * forever), then fstat of the opened file, refusing anything but a regular file; the
+ * descriptor comes back in blocking mode (and close-on-exec). Returns the descriptor;
+ * -1 when open failed (errno says why: ENOENT...); -2 for a file that is not regular,
+ * with *kind saying what it is ("a FIFO (named pipe)", "a directory", ...).
+ */
+int open_regular(const char *path, const char **kind);
+
+/* What a file of stat mode MODE is, for messages: "a directory", "a FIFO (named pipe)", ... */
+const char *file_kind(unsigned mode);
+
+/* open_regular as a stdio stream; NULL with a message naming PATH in err. */
+FILE *fopen_regular(const char *path, char *err, size_t err_size);
+
 /* DIR/NAME into out; -1 when it does not fit. */
 int path_join(char *out, size_t out_size, const char *dir, const char *name);
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common/json_min.h"
+#include "common/fileio.h"
 
 typedef struct jp {
     const char *s;
@@ -226,9 +227,11 @@ int json_flat_parse(const char *text, json_flat *out, char *err, size_t err_size
 
 int json_flat_load(const char *path, json_flat *out, char *err, size_t err_size)
 {
-    FILE *f = fopen(path, "rb");
+    /* Not fopen: a FIFO in a run folder would block the reader (a sweep, a report). */
+    FILE *f = fopen_regular(path, err, err_size);
     if (!f) {
-        snprintf(err, err_size, "%s: %s", path, strerror(errno));
+        if (errno == ENOENT)
+            snprintf(err, err_size, "%s: %s", path, strerror(errno));
         return -1;
     }
     /* A summary is a few hundred bytes; 64 KiB is a generous cap, not a format limit. */

@@ -24,19 +24,25 @@ static void fmt_duration(char *buf, size_t n, double s)
         snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
 }
 
-void progress_update(progress *p, double epoch, long step, long total, double loss, double lr,
+void progress_update(progress *p, double epoch, long step, long total, int have_loss, double loss, double lr,
                      double images_per_s, double eta_s)
 {
-    char eta[32], ls[32];
+    char eta[32], ls[32], lrs[32];
     fmt_duration(eta, sizeof eta, eta_s);
     /* printf may write a NaN as "-nan"; the metrics files say "nan", so does this line. */
-    if (isnan(loss))
+    if (!have_loss)
+        snprintf(ls, sizeof ls, "--");
+    else if (isnan(loss))
         snprintf(ls, sizeof ls, "nan");
     else
         snprintf(ls, sizeof ls, "%.4f", loss);
+    if (have_loss)
+        snprintf(lrs, sizeof lrs, "%.4g", lr);
+    else
+        snprintf(lrs, sizeof lrs, "--");
     /* \033[K clears what a longer previous line left behind. */
-    fprintf(p->out, "%sepoch %.2f  step %ld/%ld  loss %s  lr %.4g  %.0f img/s  ETA %s%s",
-            p->tty ? "\r" : "", epoch, step, total, ls, lr, images_per_s, eta,
+    fprintf(p->out, "%sepoch %.2f  step %ld/%ld  loss %s  lr %s  %.0f img/s  ETA %s%s",
+            p->tty ? "\r" : "", epoch, step, total, ls, lrs, images_per_s, eta,
             p->tty ? "\033[K" : "\n");
     p->live = p->tty;
     fflush(p->out);

@@ -12,8 +12,8 @@ typedef struct progress {
 
 void progress_init(progress *p, FILE *out);
 
-/* One update: epoch, step/total, loss, lr, images/s, ETA. */
-void progress_update(progress *p, double epoch, long step, long total, double loss, double lr,
+/* One update: epoch, step/total, loss and lr (when have_loss; none yet otherwise), images/s, ETA. */
+void progress_update(progress *p, double epoch, long step, long total, int have_loss, double loss, double lr,
                      double images_per_s, double eta_s);
 
 /* A whole line of its own (an evaluation, a checkpoint), without garbling the live line. */

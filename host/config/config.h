@@ -80,4 +80,47 @@ void config_print(const run_config *cfg, FILE *out);
 /* Path of data file NAME inside data.dir (NAME as written when absolute). */
 void config_data_path(const run_config *cfg, const char *name, char *out, size_t out_size);
 
+/* ---- config_diff.c: which keys two resolved configs differ in, and the config's identity ---- */
+
+/* What changing a key between a run's start and a --resume of it means. */
+enum cfg_change_class {
+    CFG_CHANGE_REFUSED = 0, /* changes what the run computes: a resume refuses it */
+    CFG_CHANGE_SAFE,        /* a length or evaluation cadence: allowed on resume, logged */
+    CFG_CHANGE_NEUTRAL,     /* changes no number of the run's record (logging cadence, output): allowed, logged */
+    CFG_CHANGE_DATA         /* where a data file lies: allowed when the files' contents are the same */
+};
+
+#define CFG_VALUE_TEXT 320 /* a value shown in a message or a log (longer ones are cut with "...") */
+#define CFG_MAX_CHANGES 48
+
+typedef struct cfg_change {
+    const char *key;        /* the dotted key */
+    int cls;                /* enum cfg_change_class, as the schema classes the key */
+    const char *why;        /* a refusal's reason beyond the class, e.g. a length that shrank; or NULL */
+    char old_text[CFG_VALUE_TEXT], new_text[CFG_VALUE_TEXT];
+} cfg_change;
+
+/*
+ * Every key whose resolved value differs between OLD and NEW, in the schema's order
+ * (the spellings resolution consumes, such as train.epochs, are compared through what
+ * they resolve to). A key that may only grow (train.steps) and shrank comes back as
+ * CFG_CHANGE_REFUSED with `why` set. Returns the count (at most max).
+ */
+int config_diff(const run_config *old_cfg, const run_config *new_cfg, cfg_change *out, int max);
+
+/* The value of KEY in CFG as config.yaml shows it; "" for an unknown key. */
+void config_value_text(const run_config *cfg, const char *key, char *out, size_t out_size);
+
+/* The keys a resume may change, as a readable list for messages (configs/README.md has the table). */
+const char *config_resume_safe_keys(void);
+
+/*
+ * SHA-256 of the config's identity: every key that can change a number in the run's
+ * record, as config.yaml prints it (so where the run folder lies, the logging and
+ * checkpoint cadence and the CUDA graph switch are left out). Two configs with the same
+ * identity produce the same run; a sweep compares it to decide whether a finished run
+ * is still the run its file asks for.
+ */
+void config_identity(const run_config *cfg, char hex[65]);
+
 #endif

@@ -69,7 +69,7 @@ static void print_string(const char *s, FILE *out)
     fputc('"', out);
 }
 
-static void print_value(const cfg_key *k, const run_config *cfg, FILE *out)
+void cfg_print_value(const cfg_key *k, const run_config *cfg, FILE *out)
 {
     const char *p = (const char *)cfg + k->off;
     char num[40];
@@ -155,7 +155,7 @@ void config_print(const run_config *cfg, FILE *out)
         snprintf(prev, sizeof prev, "%s", section);
 
         fprintf(out, "%*s%s: ", 2 * depth, "", name);
-        print_value(key, cfg, out);
+        cfg_print_value(key, cfg, out);
         if (!strcmp(key->path, "train.steps") && cfg->train.epochs > 0) {
             char num[40];
             cfg_format_double(cfg->train.epochs, num, sizeof num);

@@ -1,5 +1,6 @@
 /* config_schema.c: the one table of run-config keys (type, default, range, storage) and the typed parsing of each value. */
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -31,6 +32,8 @@ static int depth_ok(double v)
     {p, VT_NUM, CT_DOUBLE, RC(field), 0, def, lo, hi, lo_open, hi_open, NULL, 0, 0, fl, NULL, NULL}
 #define K_BOOL(p, field, def) \
     {p, VT_BOOL, CT_INT, RC(field), 0, def, 0, 1, 0, 0, NULL, 0, 0, 0, NULL, NULL}
+#define K_BOOLF(p, field, def, fl) \
+    {p, VT_BOOL, CT_INT, RC(field), 0, def, 0, 1, 0, 0, NULL, 0, 0, fl, NULL, NULL}
 #define K_ENUM(p, field, def, names) \
     {p, VT_ENUM, CT_INT, RC(field), 0, def, 0, 0, 0, 0, names, 0, 0, 0, NULL, NULL}
 #define K_STR(p, field, def, fl) \
@@ -40,48 +43,54 @@ static int depth_ok(double v)
  * Every key of a run config, in the order `resnet config` prints them. A new key is one
  * line here plus, when it interacts with others, a check in config.c's cross validation.
  * Alternatives (steps or epochs) are validated and resolved in config.c.
+ *
+ * CFG_F32 marks the values the device holds as float32 (kernels/train_scalars.h's
+ * step_policy, kernels/sgd.h's hyperparameters, and the rate train_scalars.lr every
+ * schedule value ends up in); the schedule's other parameters stay double on the device.
+ * The CFG_RESUME_* / CFG_NEUTRAL / CFG_DATA_PATH flags are the list of keys a --resume
+ * may change (configs/README.md, "Resuming").
  */
 const cfg_key CFG_KEYS[] = {
     {"model.depth", VT_INT, CT_INT, RC(model.depth), 0, NULL, 8, 2000, 0, 0, NULL, 0, 0, CFG_REQUIRED,
      depth_ok, "an integer 6n+2 (20, 32, 44, 56, 110, 1202...) at most 2000"},
     K_INT("model.num_classes", CT_INT, model.num_classes, "10", 2, 256, 0),
 
-    K_STR("data.dir", data.dir, NULL, CFG_REQUIRED),
+    K_STR("data.dir", data.dir, NULL, CFG_REQUIRED | CFG_DATA_PATH),
     {"data.train", VT_STRLIST, CT_STRLIST, RC(data.train), RC(data.n_train),
      "[data_batch_1.bin, data_batch_2.bin, data_batch_3.bin, data_batch_4.bin, data_batch_5.bin]",
-     0, 0, 0, 0, NULL, 1, CFG_MAX_TRAIN_FILES, 0, NULL, NULL},
-    K_STR("data.test", data.test, "test_batch.bin", 0),
+     0, 0, 0, 0, NULL, 1, CFG_MAX_TRAIN_FILES, CFG_DATA_PATH, NULL, NULL},
+    K_STR("data.test", data.test, "test_batch.bin", CFG_DATA_PATH),
     K_BOOL("data.augment", data.augment, "true"),
     K_BOOL("data.shuffle", data.shuffle, "true"),
     K_INT("data.limit_train", CT_LONG, data.limit_train, "0", 0, NOMAX, 0),
 
     K_INT("train.batch_size", CT_INT, train.batch_size, "128", 1, 4096, 0),
-    K_INT("train.steps", CT_LONG, train.steps, NULL, 1, NOMAX, CFG_RESOLVED),
+    K_INT("train.steps", CT_LONG, train.steps, NULL, 1, NOMAX, CFG_RESOLVED | CFG_RESUME_GROW),
     K_NUM("train.epochs", train.epochs, NULL, 0, 1, NOMAX, 0, CFG_NOPRINT | CFG_RESOLVED),
     K_INT("train.seed", CT_ULL, train.seed, "0", 0, NOMAX, 0),
     K_ENUM("train.backend", train.backend, "auto", BACKEND_NAMES),
-    K_INT("train.eval_every", CT_LONG, train.eval_every, "0", 0, NOMAX, 0),
-    K_INT("train.log_every", CT_LONG, train.log_every, "100", 1, NOMAX, 0),
-    K_INT("train.checkpoint_every", CT_LONG, train.checkpoint_every, "0", 0, NOMAX, 0),
+    K_INT("train.eval_every", CT_LONG, train.eval_every, "0", 0, NOMAX, CFG_RESUME_SAFE),
+    K_INT("train.log_every", CT_LONG, train.log_every, "100", 1, NOMAX, CFG_NEUTRAL),
+    K_INT("train.checkpoint_every", CT_LONG, train.checkpoint_every, "0", 0, NOMAX, CFG_NEUTRAL),
     K_ENUM("train.nonfinite", train.nonfinite, "stop", NONFINITE_NAMES),
-    K_BOOL("train.cuda_graph", train.cuda_graph, "true"),
+    K_BOOLF("train.cuda_graph", train.cuda_graph, "true", CFG_NEUTRAL),
     K_BOOL("train.tf32", train.tf32, "true"),
 
-    K_NUM("optim.momentum", optim.momentum, "0.9", 0, 0, 1, 1, 0),
+    K_NUM("optim.momentum", optim.momentum, "0.9", 0, 0, 1, 1, CFG_F32),
     K_BOOL("optim.nesterov", optim.nesterov, "false"),
-    K_NUM("optim.weight_decay", optim.weight_decay, "1e-4", 0, 0, NOMAX, 0, 0),
+    K_NUM("optim.weight_decay", optim.weight_decay, "1e-4", 0, 0, NOMAX, 0, CFG_F32),
 
-    K_NUM("schedule.peak_lr", schedule.peak_lr, NULL, 0, 1, NOMAX, 0, CFG_REQUIRED),
+    K_NUM("schedule.peak_lr", schedule.peak_lr, NULL, 0, 1, NOMAX, 0, CFG_REQUIRED | CFG_F32),
     K_ENUM("schedule.warmup.shape", schedule.warmup_shape, "none", WARMUP_NAMES),
     K_INT("schedule.warmup.steps", CT_LONG, schedule.warmup_steps, NULL, 0, NOMAX, CFG_RESOLVED),
     {"schedule.warmup.epochs", VT_NUM, CT_DOUBLE, offsetof(cfg_ctx, warmup_epochs), 0, NULL, 0, NOMAX, 0, 0,
      NULL, 0, 0, CFG_NOPRINT | CFG_IN_CTX | CFG_RESOLVED, NULL, NULL},
-    K_NUM("schedule.warmup.start_lr", schedule.start_lr, "0", 0, 0, NOMAX, 0, 0),
+    K_NUM("schedule.warmup.start_lr", schedule.start_lr, "0", 0, 0, NOMAX, 0, CFG_F32),
     K_NUM("schedule.warmup.power", schedule.warmup_power, "4", 0, 1, NOMAX, 0, 0),
     K_NUM("schedule.warmup.tau", schedule.warmup_tau, NULL, 0, 1, NOMAX, 0, CFG_RESOLVED),
     K_NUM("schedule.warmup.until_train_error", schedule.until_train_error, "0", 0, 0, 1, 0, 0),
     K_ENUM("schedule.decay.shape", schedule.decay_shape, "constant", DECAY_NAMES),
-    K_NUM("schedule.decay.end_lr", schedule.end_lr, "0", 0, 0, NOMAX, 0, 0),
+    K_NUM("schedule.decay.end_lr", schedule.end_lr, "0", 0, 0, NOMAX, 0, CFG_F32),
     {"schedule.decay.milestones", VT_INTLIST, CT_LONGLIST, RC(schedule.milestones), RC(schedule.n_milestones),
      "[]", 1, NOMAX, 0, 0, NULL, 0, SCHED_MAX_MILESTONES, 0, NULL, NULL},
     K_NUM("schedule.decay.gamma", schedule.gamma, "0.1", 0, 1, 1, 0, 0),
@@ -90,12 +99,12 @@ const cfg_key CFG_KEYS[] = {
     /* Divergence rules checked on the device every step (reference.md's protocol):
        10 ln 10 is ten times the loss of a uniform guess over 10 classes, 3 ln 10 held
        for 50 steps means training has stopped making progress. 0 turns a rule off. */
-    K_NUM("divergence.loss_bound", divergence.loss_bound, "23.025850929940457", 0, 0, NOMAX, 0, 0),
-    K_NUM("divergence.loss_soft_bound", divergence.loss_soft_bound, "6.907755278982137", 0, 0, NOMAX, 0, 0),
+    K_NUM("divergence.loss_bound", divergence.loss_bound, "23.025850929940457", 0, 0, NOMAX, 0, CFG_F32),
+    K_NUM("divergence.loss_soft_bound", divergence.loss_soft_bound, "6.907755278982137", 0, 0, NOMAX, 0, CFG_F32),
     K_INT("divergence.soft_steps", CT_INT, divergence.soft_steps, "50", 1, 1000000, 0),
 
-    K_STR("output.dir", output.dir, NULL, CFG_RESOLVED),
-    K_BOOL("output.overwrite", output.overwrite, "false"),
+    K_STR("output.dir", output.dir, NULL, CFG_RESOLVED | CFG_NEUTRAL),
+    K_BOOLF("output.overwrite", output.overwrite, "false", CFG_NEUTRAL),
 };
 const int CFG_N_KEYS = (int)(sizeof CFG_KEYS / sizeof CFG_KEYS[0]);
 _Static_assert(sizeof CFG_KEYS / sizeof CFG_KEYS[0] <= CFG_MAX_KEYS, "raise CFG_MAX_KEYS");
@@ -336,11 +345,22 @@ static const char *parse_scalar(const cfg_key *k, const yaml_node_t *n, long lon
             return " (must be finite)";
         if (!plain || !number_syntax(s, &integer))
             return "";
+        errno = 0;
         *d = strtod(s, NULL);
         if (!isfinite(*d))
             return " (must be finite)";
+        /* A nonzero literal that strtod rounds to 0 or to a denormal: 1e-400 would
+           silently become 0 (or be refused as "not > 0" without saying why). */
+        if (errno == ERANGE && fabs(*d) < 1.0)
+            return " (too small: it underflows the double range, whose smallest normal number is "
+                   "2.2250738585072014e-308)";
         if (!in_range(k, *d))
             return "";
+        if ((k->flags & CFG_F32) && *d != 0.0 && (fabs(*d) > FLT_MAX || fabs(*d) < FLT_MIN))
+            return fabs(*d) > FLT_MAX
+                       ? " (too large for float32, the type the device computes it in: at most 3.40282347e+38)"
+                       : " (too small for float32, the type the device computes it in: a nonzero value must be "
+                         "at least 1.17549435e-38)";
         return NULL;
     case VT_BOOL:
         /* YAML 1.2 core booleans only: yes/no/on/off are YAML 1.1 traps. */

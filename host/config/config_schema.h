@@ -16,7 +16,13 @@ enum {
     CFG_REQUIRED = 1,  /* no default: the file or a --set must give it */
     CFG_NOPRINT = 2,   /* an alternative spelling (epochs) printed as its resolved steps */
     CFG_IN_CTX = 4,    /* stored in the load context, not in run_config (consumed by resolution) */
-    CFG_RESOLVED = 8   /* default computed during resolution, not from the `def` text */
+    CFG_RESOLVED = 8,  /* default computed during resolution, not from the `def` text */
+    CFG_F32 = 16,      /* the device holds it as a float32: a nonzero value must be a normal float32 */
+    /* What a resume (and a sweep rerun) may change; every other key is the run's identity. */
+    CFG_RESUME_SAFE = 32,  /* may change on resume (logged in resumes.csv); part of the identity */
+    CFG_RESUME_GROW = 64,  /* CFG_RESUME_SAFE, but only to a larger value (train.steps) */
+    CFG_NEUTRAL = 128,     /* changes no number of the run's record: may change on resume, not in the identity */
+    CFG_DATA_PATH = 256    /* where a data file lies: may change on resume when the file's content is the same */
 };
 
 typedef struct cfg_key {
@@ -102,5 +108,8 @@ int cfg_assign_text(cfg_ctx *c, int k, const char *text, const cfg_loc *loc);
 
 /* Shortest "%.*g" text of v that reads back as exactly v. */
 void cfg_format_double(double v, char *out, size_t out_size);
+
+/* Writes key K's value in CFG as config_print does (config_print.c). */
+void cfg_print_value(const cfg_key *k, const run_config *cfg, FILE *out);
 
 #endif

@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/exitcodes.h"
+#include "common/fileio.h"
 
 /* Records read per fread: large enough to stream at disk speed, small enough (1.5 MB)
    that the staging buffer never matters next to the data set itself. */
@@ -27,7 +29,7 @@ static long count_from_stat(const char *path, const struct stat *st, char *err, 
         return -1;
     }
     if (!S_ISREG(st->st_mode)) {
-        snprintf(err, err_size, "%s: not a regular file", path);
+        snprintf(err, err_size, "%s: is %s, not a CIFAR-10 batch file", path, file_kind(st->st_mode));
         return -1;
     }
     const long long size = (long long)st->st_size;
@@ -46,6 +48,11 @@ static long count_from_stat(const char *path, const struct stat *st, char *err, 
     return (long)(size / CIFAR_RECORD_BYTES);
 }
 
+/* Where the files come from, for a message about a missing one. */
+#define GET_DATA_HINT "; datasets/get_cifar10.sh downloads the official CIFAR-10 files (test_batch.bin among them) " \
+                      "into data/cifar-10-batches-bin; with a copy that lacks this file, name one it has " \
+                      "(--set data.test=FILE, --set data.train=[...])"
+
 /* A missing file, and whether its folder is missing too (a wrong data.dir, not a wrong name). */
 static void missing(const char *path, char *err, size_t err_size)
 {
@@ -56,7 +63,7 @@ static void missing(const char *path, char *err, size_t err_size)
         memcpy(dir, path, (size_t)(slash - path));
         dir[slash - path] = '\0';
         if (stat(dir, &st) != 0 && errno == ENOENT) {
-            snprintf(err, err_size, "%s: no such file: the folder %s does not exist", path, dir);
+            snprintf(err, err_size, "%s: no such file: the folder %s does not exist" GET_DATA_HINT, path, dir);
             return;
         }
         if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
@@ -64,7 +71,8 @@ static void missing(const char *path, char *err, size_t err_size)
             return;
         }
     }
-    snprintf(err, err_size, "%s: no such file (expected a CIFAR-10 batch file of 3073-byte records)", path);
+    snprintf(err, err_size, "%s: no such file (expected a CIFAR-10 batch file of 3073-byte records)" GET_DATA_HINT,
+             path);
 }
 
 long cifar_count(const char *path, char *err, size_t err_size)
@@ -99,14 +107,26 @@ static int grow(cifar_set *set, long total)
 
 int cifar_load(cifar_set *set, const char *path, long limit, int num_classes, char *err, size_t err_size)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    /* Without blocking: a FIFO with no writer would hang a plain open, /dev/zero the read. */
+    const char *kind = NULL;
+    const int fd = open_regular(path, &kind);
+    if (fd == -2) {
+        snprintf(err, err_size, "%s: is %s, not a CIFAR-10 batch file", path, kind);
+        return EXIT_USAGE;
+    }
+    if (fd < 0) {
         /* Missing or unreadable is the user's data to fix, not a machine failure. */
         if (errno == ENOENT || errno == ENOTDIR)
             missing(path, err, err_size);
         else
             snprintf(err, err_size, "%s: cannot open: %s", path, strerror(errno));
         return EXIT_USAGE;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        snprintf(err, err_size, "%s: cannot open: %s", path, strerror(errno));
+        close(fd);
+        return EXIT_RUNTIME;
     }
     struct stat st;
     if (fstat(fileno(f), &st) != 0) {

@@ -154,46 +154,42 @@ static void sb_add(sbuf *b, const char *fmt, ...)
     b->n += (size_t)need;
 }
 
-/* gnuplot single-quoted text: a quote is doubled. */
+/*
+ * Text as a gnuplot string: single-quoted (no backquote command substitution there, as
+ * there is in double quotes). gnuplot's '' escape fails next to another quote (four
+ * quotes in a row are a syntax error), so text holding a quote becomes a concatenation
+ * in which each quote is the expression "'" of its own: ('it' . "'" . 's').
+ */
 static void sb_quoted(sbuf *b, const char *s)
 {
-    sb_add(b, "'");
-    for (; *s; s++)
-        sb_add(b, *s == '\'' ? "''" : "%c", *s);
-    sb_add(b, "'");
-}
-
-static int file_has_rows(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    int lines = 0, c, prev = '\n';
-    while ((c = fgetc(f)) != EOF && lines < 2) {
-        if (c == '\n' && prev != '\n')
-            lines++;
-        prev = c;
+    if (!strchr(s, '\'')) {
+        sb_add(b, "'%s'", s);
+        return;
     }
-    if (prev != '\n' && prev != EOF)
-        lines++;
-    fclose(f);
-    return lines >= 2; /* a header and at least one row */
+    sb_add(b, "(");
+    int parts = 0;
+    for (const char *p = s;;) {
+        const size_t n = strcspn(p, "'");
+        if (n)
+            sb_add(b, "%s'%.*s'", parts++ ? " . " : "", (int)n, p);
+        if (!p[n])
+            break;
+        sb_add(b, "%s\"'\"", parts++ ? " . " : "");
+        p += n + 1;
+    }
+    sb_add(b, ")");
 }
 
 /* ---------------------------------------------------------------- one run ---- */
 
-/* The step of the last complete row of a metrics.csv (1 when none). */
-static long last_step(const char *path)
+/* A panel with nothing to draw: the axes and a note saying why, instead of an error. */
+static void note_panel(sbuf *b, const char *ylabel, const char *why)
 {
-    FILE *f = fopen(path, "r");
-    char line[512];
-    long last = 1;
-    while (f && fgets(line, sizeof line, f))
-        if (line[0] >= '0' && line[0] <= '9' && strchr(line, '\n'))
-            last = strtol(line, NULL, 10);
-    if (f)
-        fclose(f);
-    return last > 1 ? last : 1;
+    sb_add(b, "set ylabel ");
+    sb_quoted(b, ylabel);
+    sb_add(b, "\nset label 1 ");
+    sb_quoted(b, why);
+    sb_add(b, " at graph 0.5, graph 0.5 center\nset yrange [0:1]\nplot NaN notitle\nunset label 1\nset yrange [*:*]\n");
 }
 
 int report_run(const char *run_dir)
@@ -202,23 +198,48 @@ int report_run(const char *run_dir)
     int rc = plotter_init(&p, run_dir);
     if (rc)
         return rc;
-    char eval[FILEIO_PATH_MAX];
+    char eval[FILEIO_PATH_MAX], metrics[FILEIO_PATH_MAX];
     path_join(eval, sizeof eval, run_dir, "eval.csv");
-    const int with_eval = file_has_rows(eval);
+    path_join(metrics, sizeof metrics, run_dir, "metrics.csv");
+    /* gnuplot refuses a plot with no point it can draw (all undefined): such a panel gets
+       a note instead, and the figure is drawn all the same. */
+    long rows = 0, lr_ok = 0, loss_ok = 0, eval_rows = 0, eval_ok = 0;
+    report_column(metrics, "lr", 0, &rows, &lr_ok);
+    report_column(metrics, "loss", 1, &rows, &loss_ok);
+    report_column(eval, "test_error", 0, &eval_rows, &eval_ok);
+    const int with_eval = eval_rows > 0;
     sbuf b = {0};
     sb_add(&b, "set multiplot layout %d,1 title ", with_eval ? 3 : 2);
     sb_quoted(&b, run_dir);
     /* One step axis for all panels: evaluations are sparse and would get their own range. */
-    char metrics[FILEIO_PATH_MAX];
-    path_join(metrics, sizeof metrics, run_dir, "metrics.csv");
-    sb_add(&b, "\nset xrange [0:%ld]", last_step(metrics));
-    sb_add(&b, "\nset key off\nset xlabel 'step'\nset ylabel 'learning rate'\nset yrange [0:*]\n"
-               "plot '../metrics.csv' using 'step':'lr' with lines lw 2\n"
-               "set yrange [*:*]\nset logscale y\nset ylabel 'training loss (log)'\n"
-               "plot '../metrics.csv' using 'step':'loss' with lines\nunset logscale y\n");
-    if (with_eval)
+    sb_add(&b, "\nset xrange [0:%ld]\nset key off\nset xlabel 'step'\n", report_last_step(metrics));
+    char why[160];
+    if (!rows)
+        snprintf(why, sizeof why, "metrics.csv has no rows yet");
+    if (lr_ok)
+        sb_add(&b, "set ylabel 'learning rate'\nset yrange [0:*]\nplot '../metrics.csv' using 'step':'lr' with lines "
+                   "lw 2\nset yrange [*:*]\n");
+    else {
+        if (rows)
+            snprintf(why, sizeof why, "no finite learning rate in the %ld rows of metrics.csv", rows);
+        note_panel(&b, "learning rate", why);
+        fprintf(stderr, "report: %s: %s; its panel says so\n", run_dir, why);
+    }
+    if (loss_ok)
+        sb_add(&b, "set logscale y\nset ylabel 'training loss (log)'\nplot '../metrics.csv' using 'step':'loss' with "
+                   "lines\nunset logscale y\n");
+    else {
+        if (rows)
+            snprintf(why, sizeof why, "no finite positive training loss in the %ld rows of metrics.csv", rows);
+        note_panel(&b, "training loss (log)", why);
+        if (rows)
+            fprintf(stderr, "report: %s: %s; its panel says so\n", run_dir, why);
+    }
+    if (with_eval && eval_ok)
         sb_add(&b, "set ylabel 'test error'\nset yrange [0:*]\n"
                    "plot '../eval.csv' using 'step':'test_error' with linespoints pt 7\nset yrange [*:*]\n");
+    else if (with_eval)
+        note_panel(&b, "test error", "no finite test error in eval.csv");
     sb_add(&b, "unset multiplot");
     render(&p, "run", b.s ? b.s : "");
     free(b.s);
@@ -369,9 +390,10 @@ static void plot_losses(plotter *p, const sweep_table *t, const sw_cellstat *cs,
                cs[c].runs);
         for (int i = cs[c].first_row; i < t->n && !strcmp(t->row[i].cell, first->cell); i++) {
             char path[FILEIO_PATH_MAX];
+            long rows = 0, usable = 0;
             if (snprintf(path, sizeof path, "%s/%s/metrics.csv", t->dir, t->row[i].run) >= (int)sizeof path ||
-                !file_has_rows(path))
-                continue;
+                report_column(path, "loss", 1, &rows, &usable) != 0 || usable == 0)
+                continue; /* nothing a log scale can draw */
             sb_add(&b, "%s'../%s/metrics.csv' using 'step':'loss' with lines title 'seed %llu (%s)'",
                    n++ ? ", \\\n     " : "", t->row[i].run, t->row[i].seed, t->row[i].status);
         }
@@ -379,6 +401,9 @@ static void plot_losses(plotter *p, const sweep_table *t, const sw_cellstat *cs,
         snprintf(name, sizeof name, "loss_%s", first->cell);
         if (n)
             render(p, name, b.s);
+        else
+            fprintf(stderr, "report: %s: no run of cell %s has a finite training loss to draw; no figure\n", name,
+                    first->cell);
         free(b.s);
     }
 }
@@ -444,10 +469,14 @@ static void plot_groups(plotter *p, const sweep_table *t, const sw_cellstat *cs,
             }
             fclose(f);
             sbuf b = {0};
-            sb_add(&b, "set title 'failed runs (diverged) %s%s'\nset xlabel 'peak learning rate'\n"
+            char title[SW_SLUG + 40];
+            snprintf(title, sizeof title, "failed runs (diverged)%s%s", other[0] ? " at " : "", other);
+            sb_add(&b, "set title ");
+            sb_quoted(&b, title);
+            sb_add(&b, "\nset xlabel 'peak learning rate'\n"
                        "set ylabel 'variant'\nset xrange [-0.5:%d.5]\nset yrange [%d.5:-0.5]\nset cbrange [0:1]\n"
                        "set cblabel 'failure rate'\nset palette defined (0 '#1a9850', 0.5 '#fee08b', 1 '#d73027')\n"
-                       "unset grid\nset key off\nset xtics (", other[0] ? "at " : "", other, nr - 1, nv - 1);
+                       "unset grid\nset key off\nset xtics (", nr - 1, nv - 1);
             for (int i = 0; i < nr; i++)
                 sb_add(&b, "%s'%g' %d", i ? ", " : "", rates[i], i);
             sb_add(&b, ")\nset ytics (");
@@ -467,9 +496,13 @@ static void plot_groups(plotter *p, const sweep_table *t, const sw_cellstat *cs,
             continue;
         sbuf b = {0};
         int blocks = 0;
-        sb_add(&b, "set title 'final test error of the runs that did not diverge (mean +- sd over seeds) %s'\n"
-                   "set xlabel 'peak learning rate'\nset ylabel 'test error (%%)'\nset key outside right\n%s"
-                   "set xtics (", other, nr > 1 ? "set logscale x 2\n" : "");
+        char title[SW_SLUG + 96];
+        snprintf(title, sizeof title, "final test error of the runs that did not diverge (mean +- sd over seeds)%s%s",
+                 other[0] ? " " : "", other);
+        sb_add(&b, "set title ");
+        sb_quoted(&b, title);
+        sb_add(&b, "\nset xlabel 'peak learning rate'\nset ylabel 'test error (%%)'\nset key outside right\n%s"
+                   "set xtics (", nr > 1 ? "set logscale x 2\n" : "");
         for (int i = 0; i < nr; i++)
             sb_add(&b, "%s'%g' %.17g", i ? ", " : "", rates[i], rates[i]);
         sb_add(&b, ")\nset offsets graph 0.05, graph 0.05, 0, 0\nplot ");

@@ -72,6 +72,7 @@ typedef struct sweep_spec {
     sw_setting fixed[SW_MAX_SETTINGS]; /* `set`, then the command line's --set */
     sw_criteria crit;
     sw_slurm slurm; /* section `slurm`: cluster settings of --engine slurm (sweep_slurm_conf.c) */
+    int rerun_changed;    /* --rerun-changed: redo finished runs made by another config, in place */
 } sweep_spec;
 
 /* One cell (a variant x one value of each grid key) and one run (a cell x a seed). */
@@ -100,6 +101,12 @@ int sweep_parse(const char *path, sweep_spec *spec);
 
 /* Why KEY is the sweep's own (train.seed, output.*, divergence.*), or NULL. */
 const char *sweep_owned_key(const char *key);
+
+/* ---- sweep_value.c ---- */
+
+/* Whether two values' YAML texts are one value: numbers compare as numbers (0.1, 0.10 and
+   1e-1 are one), flow lists item by item, anything else as text. */
+int sweep_same_value(const char *a, const char *b);
 
 /* ---- sweep_expand.c ---- */
 
@@ -139,9 +146,17 @@ void sweep_run_args(const sweep_spec *spec, const sw_cell *cell, unsigned long l
    exactly this: the local one as a child process, Slurm's array task by exec. */
 int sweep_child_argv(const sweep_spec *spec, const sw_run_args *a, char **argv);
 
-/* Loads every cell's run config (nothing runs on a bad one): EXIT_OK and, per cell, its
-   peak rate and whether the run config takes the divergence.* keys; else EXIT_USAGE. */
-int sweep_validate(const sweep_spec *spec, const sweep_plan *plan, int *with_div, double *peak_lr);
+/* Loads every cell's run config (nothing runs on a bad one) and checks what the runs need
+   before anything runs: each cell's data files, no two cells the same config, and every
+   finished run made by the config its cell asks for now. EXIT_OK and, per cell, its peak
+   rate and whether the run config takes the divergence.* keys; else EXIT_USAGE. With
+   --rerun-changed, finished runs of another config are no error but marked in STALE (per
+   run; may be NULL) to be redone in place. */
+int sweep_validate(const sweep_spec *spec, const sweep_plan *plan, int *with_div, double *peak_lr,
+                   unsigned char *stale);
+
+/* Removes a run folder to be redone, unless a resnet process holds it (then a message); 0 or -1. */
+int sweep_clear_run(const char *dir);
 
 /* mkdir -p; 0 or -1 with errno set. */
 int sweep_mkdir_p(const char *path);
@@ -162,6 +177,28 @@ int sweep_check(const sweep_spec *spec, const sweep_plan *plan);
 
 /* Whether RUN_DIR holds a summary.json whose status is finished or diverged. */
 int sweep_run_complete(const char *run_dir);
+
+/* ---- sweep_stale.c ---- */
+
+struct run_config;
+
+/*
+ * Whether the finished run in RUN_DIR was made by a config of another identity than
+ * CFG (config_identity; the run's summary.json records its own): 0 the same run; 1
+ * another, with the changed keys ("train.steps: 200 -> 400; ...") in OUT.
+ */
+int sweep_run_changed(const char *run_dir, const struct run_config *cfg, char *out, size_t out_size);
+
+/* Whether every data file CFG's run reads is there, regular and readable; 0 or EXIT_USAGE with a message. */
+int sweep_check_data(const struct run_config *cfg, char *err, size_t err_size);
+
+/* ---- sweep_signals.c ---- */
+
+/* One-shot handlers for SIGINT, SIGTERM and SIGHUP, whatever was inherited; SIGPIPE ignored. */
+void sweep_signals_install(void);
+
+/* The stop signal received since sweep_signals_install, or 0. */
+int sweep_stop_signal(void);
 
 /* ---- sweep_results.c ---- */
 
@@ -222,6 +259,15 @@ int sweep_analyze_metrics(const char *path, const sw_criteria *c, int *spikes, i
 
 /* Splits one CSV line in place into fields (handles "quoted, fields"); returns the count. */
 int csv_split(char *line, char **field, int max);
+
+/* ---- report_data.c ---- */
+
+/* The complete data rows of the CSV file at PATH, and how many hold a finite number (> 0
+   with `positive`, for a log scale) in COLUMN. 0, or -1 when the file cannot be read. */
+int report_column(const char *path, const char *column, int positive, long *rows, long *usable);
+
+/* The step of the last complete row of a metrics.csv (1 when none). */
+long report_last_step(const char *path);
 
 /* ---- report.c ---- */
 

@@ -212,8 +212,12 @@ static int parse_grid(const sw_parser *p, const yaml_node_t *map)
             if (value_text(p, it, where, g->val[i], sizeof g->val[i]))
                 return EXIT_USAGE;
             for (int j = 0; j < i; j++)
-                if (!strcmp(g->val[j], g->val[i])) {
-                    perr(p, it, where, "the value %s is already in the list", g->val[i]);
+                if (sweep_same_value(g->val[j], g->val[i])) {
+                    if (!strcmp(g->val[j], g->val[i]))
+                        perr(p, it, where, "the value %s is already in the list", g->val[i]);
+                    else
+                        perr(p, it, where, "the value %s is already in the list (as %s): one value, one run",
+                             g->val[i], g->val[j]);
                     return EXIT_USAGE;
                 }
         }

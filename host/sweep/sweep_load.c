@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "common/exitcodes.h"
 #include "common/fileio.h"
 #include "common/json_min.h"
@@ -246,7 +247,13 @@ static void load_result(const char *dir, const sw_criteria *crit, sw_result *r)
     r->stalled = -1;
     snprintf(r->status, sizeof r->status, "missing");
     snprintf(path, sizeof path, "%s/%s/summary.json", dir, r->run);
-    if (json_flat_load(path, &j, err, sizeof err) == 0 && json_get(&j, "status")) {
+    const int jrc = json_flat_load(path, &j, err, sizeof err);
+    /* A summary that is there but unreadable (truncated, edited) is not a run that has
+       not ended: say which file, so a table's "missing" is never a silent one. */
+    if ((jrc != 0 && access(path, F_OK) == 0) || (jrc == 0 && !json_get(&j, "status")))
+        fprintf(stderr, "warning: %s%s; the run is counted as missing\n", jrc ? err : path,
+                jrc ? "" : ": no \"status\"");
+    if (jrc == 0 && json_get(&j, "status")) {
         const char *s;
         double v;
         snprintf(r->status, sizeof r->status, "%s", json_get(&j, "status"));

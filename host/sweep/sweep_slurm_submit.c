@@ -85,6 +85,7 @@ typedef struct submission {
     int n_jobs;
     slurm_task_state *st;
     int *todo, n_todo, n_done, n_active;
+    unsigned char *stale; /* per run: finished by another config, to be redone (--rerun-changed) */
     char *array;  /* the indices, e.g. 0-3,7 */
     char *script; /* the batch script */
     size_t script_len;
@@ -96,11 +97,14 @@ static void submission_free(submission *s)
     slurm_jobs_free(s->jobs, s->n_jobs);
     free(s->st);
     free(s->todo);
+    free(s->stale);
     free(s->array);
     free(s->script);
 }
 
-/* Which runs go into this submission: not done, and not queued or running in Slurm. */
+/* Which runs go into this submission: not done (a run finished by another config counts as
+   not done: sweep_validate let it through only with --rerun-changed), and not queued or
+   running in Slurm. */
 static int choose(const sweep_spec *spec, const sweep_plan *plan, submission *s)
 {
     const int N = plan->n_runs;
@@ -129,7 +133,7 @@ static int choose(const sweep_spec *spec, const sweep_plan *plan, submission *s)
         path_join(dir, sizeof dir, spec->output, plan->runs[i].name);
         if (s->st[i].cls == SQ_QUEUED || s->st[i].cls == SQ_RUNNING)
             s->n_active++;
-        else if (sweep_run_complete(dir))
+        else if (sweep_run_complete(dir) && !s->stale[i])
             s->n_done++;
         else
             s->todo[s->n_todo++] = i;
@@ -175,6 +179,15 @@ static int submit(const sweep_spec *spec, const sweep_plan *plan, const double *
     path_join(script_path, sizeof script_path, s->abs_dir, SW_SLURM_SCRIPT);
     if ((rc = write_bytes(script_path, s->script, s->script_len)))
         return rc;
+    /* Runs to be redone in place go before sbatch: a task that found the old finished run
+       would take it for done. Should sbatch then fail, they are plain unfinished runs that
+       the next submission sends. */
+    for (int i = 0; i < s->n_todo; i++) {
+        char dir[FILEIO_PATH_MAX];
+        path_join(dir, sizeof dir, spec->output, plan->runs[s->todo[i]].name);
+        if (s->stale[s->todo[i]] && sweep_clear_run(dir) != 0)
+            return EXIT_RUNTIME;
+    }
 
     char *sb[] = {"sbatch", "--parsable", script_path, NULL};
     slurm_out r;
@@ -233,12 +246,13 @@ int sweep_slurm_submit(const sweep_spec *spec, const sweep_plan *plan, int jobs,
     submission s = {0};
     double *peak = calloc((size_t)plan->n_cells, sizeof *peak);
     int with_div = 0, lock = -1, rc;
-    if (!peak) {
+    s.stale = calloc((size_t)plan->n_runs, 1);
+    if (!peak || !s.stale) {
         fprintf(stderr, "sweep: out of memory\n");
         rc = EXIT_RUNTIME;
         goto done;
     }
-    if ((rc = sweep_validate(spec, plan, &with_div, peak)))
+    if ((rc = sweep_validate(spec, plan, &with_div, peak, s.stale)))
         goto done;
     ssize_t n = readlink("/proc/self/exe", s.exe, sizeof s.exe - 1);
     if (!getcwd(s.cwd, sizeof s.cwd) || n <= 0 || (size_t)n >= sizeof s.exe - 1 ||

@@ -170,11 +170,10 @@ static void fmt_shape(char *out, size_t n, int rank, const uint32_t *dims)
 
 static int read_whole(const char *path, uint8_t **data, size_t *size, char *err, size_t err_size)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, err_size, "%s: cannot open: %s", path, strerror(errno));
+    /* Not fopen: a FIFO would block here, /dev/zero would fill the memory. */
+    FILE *f = fopen_regular(path, err, err_size);
+    if (!f)
         return -1;
-    }
     size_t cap = 1 << 20, n = 0;
     uint8_t *buf = malloc(cap);
     while (buf) {
@@ -429,4 +428,44 @@ done:
     free(data);
     free(hw), free(hv), free(hs), free(seen);
     return rc;
+}
+
+int checkpoint_check_state(const char *path, const ckpt_state *s, const sched_params *sp, char *err, size_t err_size)
+{
+    const long long T = sp->total_steps, W = sp->warmup_shape == WARMUP_NONE ? 0 : sp->warmup_steps;
+    const long long step = s->step, we = s->warmup_end;
+    if (step > T) {
+        snprintf(err, err_size, "%s: the checkpoint is at step %lld, past train.steps %lld", path, step, T);
+        return -1;
+    }
+    if (step < 1) {
+        snprintf(err, err_size, "%s: header field step is %lld, expected 1..%lld (train.steps): a checkpoint is "
+                 "written after a step; the file is damaged or not this program's", path, step, T);
+        return -1;
+    }
+    /* He's rule moves the end of warmup earlier, to a step already run, and only with a
+       threshold; otherwise it stays at schedule.warmup.steps (0 without a warmup). */
+    const int moved_ok = sp->until_train_error > 0 && we >= 1 && we < W && we <= step;
+    if (we != W && !moved_ok) {
+        snprintf(err, err_size, "%s: header field warmup_end is %lld, expected %lld (schedule.warmup.steps)%s", path,
+                 we, W, sp->until_train_error > 0 ? " or, moved by until_train_error, a step in 1..min(step, warmup "
+                 "steps - 1)" : "");
+        return -1;
+    }
+    if (!(s->train_error >= 0.0 && s->train_error <= 1.0)) {
+        snprintf(err, err_size, "%s: header field train_error is %g, expected a fraction in [0, 1] (the running "
+                 "training error after step %lld)", path, s->train_error, step);
+        return -1;
+    }
+    if (s->skipped < 0 || s->skipped > step) {
+        snprintf(err, err_size, "%s: header field skipped is %lld, expected 0..%lld (steps skipped so far)", path,
+                 (long long)s->skipped, step);
+        return -1;
+    }
+    if (s->above_count < 0 || s->above_count > step) {
+        snprintf(err, err_size, "%s: header field above_count is %d, expected 0..%lld (consecutive steps above the "
+                 "soft loss bound)", path, s->above_count, step);
+        return -1;
+    }
+    return 0;
 }

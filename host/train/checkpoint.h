@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "model/model.h"
+#include "schedule.h"
 
 /* docs/checkpoint.md is the format's specification; keep the two in step. */
 #define CKPT_MAGIC "RNCKPT01"
@@ -48,5 +49,14 @@ int checkpoint_save(const char *dir, const ckpt_state *st, model *m, char *err, 
  */
 int checkpoint_load(const char *path, const ckpt_state *expect, model *m, ckpt_state *out,
                     char *err, size_t err_size);
+
+/*
+ * Range checks of the loaded header's counters against the run's schedule, so a file
+ * with a valid checksum but impossible values (a negative step, a warmup end the rule
+ * cannot have produced, an error outside [0, 1], counts of skipped or above-bound steps
+ * beyond the step) is refused before anything uses it. 0, or -1 with a message naming
+ * the file and the field.
+ */
+int checkpoint_check_state(const char *path, const ckpt_state *s, const sched_params *sp, char *err, size_t err_size);
 
 #endif

@@ -1,13 +1,8 @@
-/* trainer.c: the training loop: backend choice, data upload, the device-side step, periodic metrics, evaluation, checkpoints and the run's outcome. */
+/* trainer.c: the training run: backend choice, data upload, set-up (fresh or resumed, with the folder's lock and the resume checks), the loop of device-side steps, and the run's outcome. */
 #include "train/trainer.h"
-#include "backend/backend.h"
-#include "train/checkpoint.h"
-#include "data/cifar.h"
+#include "train/trainer_internal.h"
 #include "common/exitcodes.h"
-#include "common/fileio.h"
-#include "model/model.h"
-#include "common/progress.h"
-#include "train/trainer_io.h"
+#include "common/json_min.h"
 #include "train/train_step.h"
 #include "train/trainer_signals.h"
 #include "batch.h"
@@ -15,53 +10,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-typedef struct trainer {
-    const run_config *cfg;
-    backend *be;
-    model *m;
-    progress pg;
-    cifar_set train, test;
-    uint8_t *d_train_x, *d_train_y, *d_test_x, *d_test_y;
-    train_scalars *d_ts, *d_eval_ts;
-    step_record *d_hist, *h_hist;
-    float *d_stats_backup;    /* BN running statistics as they were before this step */
-    int hist_len;
-    batch_spec spec;          /* training batches; evaluation derives its own */
-    step_policy pol;
-    sgd_hyper hyper;
-    train_scalars ts;         /* host copy as of the last flush */
-    ckpt_state ck;            /* the run's identity, written into checkpoints */
-    FILE *metrics, *eval;
-    eval_record er;
-    long last_logged;         /* metrics.csv holds every step up to this one */
-    long last_eval, last_ckpt;
-    double interval_t0;       /* start of the current throughput interval */
-    long interval_steps;
-    double train_s;           /* time spent in training steps by this process */
-    long steps_here;          /* steps this process ran */
-    long stop_after;          /* stop (checkpoint, status "stopped") after this step; 0 = never */
-    double last_ips;
-    char err[2 * FILEIO_PATH_MAX];
-} trainer;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* %.9g (round-trips a float), but NaN always as "nan": printf may write "-nan". */
-static const char *num9(char *buf, size_t n, double x)
-{
-    if (isnan(x))
-        snprintf(buf, n, "nan");
-    else
-        snprintf(buf, n, "%.9g", x);
-    return buf;
-}
+/* setup's answer for a finished run resumed: nothing to do, nothing touched. */
+#define NOTHING_TO_DO (-1)
 
 /* 1727962 -> "1,727,962" */
 static void fmt_count(char *out, size_t n, long v)
@@ -105,11 +58,12 @@ static backend *open_backend(const run_config *cfg, progress *pg, char *err, siz
     return backend_cpu_create();
 }
 
+/* Reads the data files, and the size and SHA-256 of each (the run's data identity). */
 static int load_data(trainer *t)
 {
     const run_config *cfg = t->cfg;
     const int k = cfg->model.num_classes;
-    char path[2 * CFG_MAX_PATH + 2];
+    char path[2 * CFG_MAX_PATH + 2], role[24];
     for (int i = 0; i < cfg->data.n_train; i++) {
         long limit = 0;
         if (cfg->data.limit_train > 0) {
@@ -118,13 +72,14 @@ static int load_data(trainer *t)
                 break;
         }
         config_data_path(cfg, cfg->data.train[i], path, sizeof path);
-        const int rc = cifar_load(&t->train, path, limit, k, t->err, sizeof t->err);
-        if (rc)
+        int rc = cifar_load(&t->train, path, limit, k, t->err, sizeof t->err);
+        snprintf(role, sizeof role, "data.train[%d]", i);
+        if (rc || (rc = data_ident_add(&t->data, role, path, t->err, sizeof t->err)))
             return rc;
     }
     config_data_path(cfg, cfg->data.test, path, sizeof path);
-    const int rc = cifar_load(&t->test, path, 0, k, t->err, sizeof t->err);
-    if (rc)
+    int rc = cifar_load(&t->test, path, 0, k, t->err, sizeof t->err);
+    if (rc || (rc = data_ident_add(&t->data, "data.test", path, t->err, sizeof t->err)))
         return rc;
     if (t->train.n < cfg->train.batch_size) {
         snprintf(t->err, sizeof t->err, "train.batch_size %d is more than the %ld training images",
@@ -160,169 +115,121 @@ static int upload_data(trainer *t)
     return 0;
 }
 
-/* A failed append to metrics.csv or eval.csv (disk full...): exit 3 naming the file. */
-static int log_write_failed(trainer *t, const char *name)
+/* The checkpoint file's identity, to tell after taking the lock whether it was replaced. */
+static int ckpt_identity(trainer *t, const char *path, int record)
 {
-    const int e = errno ? errno : EIO;
-    char path[FILEIO_PATH_MAX];
-    path_join(path, sizeof path, t->cfg->output.dir, name);
-    char ck[64] = "no checkpoint written yet";
-    if (t->last_ckpt > 0)
-        snprintf(ck, sizeof ck, "the checkpoint of step %ld is intact", t->last_ckpt);
-    snprintf(t->err, sizeof t->err, "%s: write failed: %s (%s)", path, strerror(e), ck);
-    return EXIT_RUNTIME;
-}
-
-/*
- * Brings the host up to date after step `step`: downloads the scalars and the history
- * ring and appends one metrics.csv row per step since the last flush (up to the halting
- * step when the run halted). The ring holds hist_len steps, so flushes come at least
- * that often.
- */
-static int flush(trainer *t, long step)
-{
-    backend *be = t->be;
-    const int B = t->m->batch;
-    be->ops->sync(be);
-    const double now = now_s(), dt = now - t->interval_t0;
-    be->ops->download(be, &t->ts, t->d_ts, sizeof t->ts);
-    be->ops->download(be, t->h_hist, t->d_hist, (size_t)t->hist_len * sizeof(step_record));
-    t->train_s += dt;
-    t->last_ips = dt > 0 ? (double)t->interval_steps * B / dt : 0.0;
-    long end = step;
-    if (t->ts.halted && t->ts.fail_step < end)
-        end = t->ts.fail_step;
-    for (long s = t->last_logged + 1; s <= end; s++) {
-        const step_record *r = &t->h_hist[(s - 1) % t->hist_len];
-        if (r->step != s) {
-            snprintf(t->err, sizeof t->err, "internal error: the step history holds step %ld where "
-                     "step %ld was expected", r->step, s);
-            return EXIT_RUNTIME;
-        }
-        char lr[32], loss[32], err[32], gn[32];
-        fprintf(t->metrics, "%ld,%.6f,%s,%s,%s,%s,%.1f\n", s, (double)s * B / (double)t->train.n,
-                num9(lr, sizeof lr, r->lr), num9(loss, sizeof loss, r->loss),
-                num9(err, sizeof err, 1.0 - (double)r->correct / B),
-                num9(gn, sizeof gn, sqrt((double)r->grad_sq)), t->last_ips);
-    }
-    t->last_logged = end;
-    if (fflush(t->metrics) != 0 || ferror(t->metrics))
-        return log_write_failed(t, RUN_METRICS_FILE);
-    t->interval_t0 = now;
-    t->interval_steps = 0;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return -1;
+    const long ns = (long)(st.st_mtim.tv_sec % 1000000) * 1000000000L + st.st_mtim.tv_nsec;
+    if (!record)
+        return t->ckpt_file.dev == st.st_dev && t->ckpt_file.ino == st.st_ino && t->ckpt_file.size == st.st_size &&
+               t->ckpt_file.mtime_ns == ns ? 0 : -1;
+    t->ckpt_file.dev = st.st_dev;
+    t->ckpt_file.ino = st.st_ino;
+    t->ckpt_file.size = st.st_size;
+    t->ckpt_file.mtime_ns = ns;
     return 0;
 }
 
-static void show_progress(trainer *t, long step)
+/* Whether the folder's summary says the run finished; its final test error into *err_out (NAN when none). */
+static int summary_finished(const char *dir, double *err_out)
+{
+    char path[FILEIO_PATH_MAX], err[256];
+    json_flat j;
+    *err_out = NAN;
+    if (path_join(path, sizeof path, dir, RUN_SUMMARY_FILE) != 0 || json_flat_load(path, &j, err, sizeof err) != 0)
+        return 0;
+    const char *s = json_get(&j, "status");
+    json_get_num(&j, "final_test_error", err_out);
+    return s && !strcmp(s, "finished");
+}
+
+/* Reads and checks the checkpoint and the folder's record of the run's start. 0, NOTHING_TO_DO or an exit code. */
+static int resume_from(trainer *t, long *start)
 {
     const run_config *cfg = t->cfg;
-    if (t->last_logged < 1)
-        return;
-    const step_record *r = &t->h_hist[(t->last_logged - 1) % t->hist_len];
-    const double steps_per_s = t->last_ips / cfg->train.batch_size;
-    const double eta = steps_per_s > 0 ? (double)(cfg->train.steps - step) / steps_per_s : -1.0;
-    progress_update(&t->pg, (double)step * cfg->train.batch_size / (double)t->train.n, step,
-                    cfg->train.steps, r->loss, r->lr, t->last_ips, eta);
-}
-
-/*
- * Test loss and error with BN in inference mode, in batches of the training batch size.
- * A last partial batch of r rows builds only r images into a zeroed input, runs the full
- * fixed-size forward pass and scores the first r rows: in inference mode every row is
- * computed independently, so the padding rows change nothing, and the activation
- * buffers stay the ones allocated for training.
- */
-static int evaluate(trainer *t, long step)
-{
-    backend *be = t->be;
-    const struct backend_ops *o = be->ops;
-    model *m = t->m;
-    const int B = m->batch, K = m->L->num_classes;
-    batch_spec spec = t->spec;
-    spec.train = 0;
-    spec.augment = 0;
-    spec.shuffle = 0;
-    double loss_sum = 0.0, correct = 0.0;
-    const double t0 = now_s();
-    for (long first = 0; first < t->test.n; first += B) {
-        const int rows = t->test.n - first < B ? (int)(t->test.n - first) : B;
-        spec.batch = rows;
-        spec.first = first;
-        if (rows < B)
-            o->zero(be, m->x, (size_t)B * CIFAR_PIXELS * sizeof(float));
-        o->make_batch(be, t->d_test_x, t->d_test_y, t->test.n, &spec, t->d_eval_ts, m->x, m->y);
-        model_forward(m, 0);
-        o->softmax_xent(be, rows, K, m->logits, m->y, m->dlogits, t->d_eval_ts);
-        train_scalars es;
-        o->sync(be);
-        o->download(be, &es, t->d_eval_ts, sizeof es);
-        loss_sum += (double)es.loss * rows;
-        correct += es.correct;
+    char path[FILEIO_PATH_MAX];
+    ckpt_state got;
+    path_join(path, sizeof path, cfg->output.dir, CKPT_FILE);
+    if (ckpt_identity(t, path, 1) != 0 || checkpoint_load(path, &t->ck, t->m, &got, t->err, sizeof t->err) != 0)
+        return EXIT_USAGE;
+    /* The config first: the counters are judged against the schedule they ran under. */
+    int rc = resume_check(cfg, &t->data, &t->resume, t->err, sizeof t->err);
+    if (rc)
+        return rc;
+    if (checkpoint_check_state(path, &got, &cfg->schedule, t->err, sizeof t->err) != 0)
+        return EXIT_USAGE;
+    double final_err;
+    if (got.step == cfg->train.steps && summary_finished(cfg->output.dir, &final_err)) {
+        char e[48] = "";
+        if (!isnan(final_err))
+            snprintf(e, sizeof e, ", test error %.2f%%", 100.0 * final_err);
+        progress_note(&t->pg, "train: %s already finished all %ld steps (%s/%s%s); nothing to do: raise "
+                              "train.steps to train it longer", cfg->output.dir, cfg->train.steps, cfg->output.dir,
+                      RUN_SUMMARY_FILE, e);
+        return NOTHING_TO_DO;
     }
-    const double loss = loss_sum / (double)t->test.n, error = 1.0 - correct / (double)t->test.n;
-    char ls[32], es[32];
-    fprintf(t->eval, "%ld,%s,%s\n", step, num9(ls, sizeof ls, loss), num9(es, sizeof es, error));
-    if (fflush(t->eval) != 0 || ferror(t->eval))
-        return log_write_failed(t, RUN_EVAL_FILE);
-    eval_record_add(&t->er, step, loss, error);
-    t->last_eval = step;
-    char lbuf[32];
-    if (isnan(loss))
-        snprintf(lbuf, sizeof lbuf, "nan"); /* as in eval.csv; printf may say "-nan" */
-    else
-        snprintf(lbuf, sizeof lbuf, "%.4f", loss);
-    progress_note(&t->pg, "step %ld: test loss %s, test error %.2f%% (%ld images, %.1f s)", step, lbuf,
-                  100.0 * error, t->test.n, now_s() - t0);
+    t->ts.sched.step = got.step;
+    t->ts.sched.warmup_end = got.warmup_end;
+    t->ts.sched.train_error = got.train_error;
+    t->ts.skipped = got.skipped;
+    t->ts.above_count = got.above_count;
+    *start = got.step;
+    t->last_ckpt = got.step;
     return 0;
 }
 
-static int save_checkpoint(trainer *t, long step)
+/* Decay shapes whose rate at a step depends on the run's length T. */
+static int decay_uses_total(int shape)
 {
-    ckpt_state st = t->ck;
-    st.step = t->ts.sched.step;
-    st.warmup_end = t->ts.sched.warmup_end;
-    st.train_error = t->ts.sched.train_error;
-    st.skipped = t->ts.skipped;
-    st.above_count = t->ts.above_count;
-    if (st.step != step) {
-        snprintf(t->err, sizeof t->err, "internal error: checkpoint at step %ld but the device counter "
-                 "says %lld", step, (long long)st.step);
-        return EXIT_RUNTIME;
+    return shape == DECAY_COSINE || shape == DECAY_POLY || shape == DECAY_LINEAR || shape == DECAY_EXPONENTIAL;
+}
+
+/* Takes the folder (lock), then writes what a run records before its first step. */
+static int claim_and_open(trainer *t, int resume, long start)
+{
+    const run_config *cfg = t->cfg;
+    int rc = run_dir_claim(cfg, resume, &t->lock_fd, t->err, sizeof t->err);
+    if (rc)
+        return rc;
+    char path[FILEIO_PATH_MAX];
+    path_join(path, sizeof path, cfg->output.dir, CKPT_FILE);
+    if (resume && ckpt_identity(t, path, 0) != 0) {
+        snprintf(t->err, sizeof t->err, "%s changed while this run was starting (another process in %s?); "
+                 "nothing was changed, try again", path, cfg->output.dir);
+        return EXIT_USAGE;
     }
-    /* The rows up to this step reach the disk before the checkpoint that a resume keeps
-       them by: after a machine crash, the checkpoint never runs ahead of the logs. */
-    if (file_sync(t->metrics) != 0)
-        return log_write_failed(t, RUN_METRICS_FILE);
-    if (file_sync(t->eval) != 0)
-        return log_write_failed(t, RUN_EVAL_FILE);
-    if (checkpoint_save(t->cfg->output.dir, &st, t->m, t->err, sizeof t->err) != 0)
-        return EXIT_RUNTIME;
-    t->last_ckpt = step;
+    /* Everything that can refuse the run has run: only now touch the folder. The resume
+       log goes first: a change is never in config.yaml without its row. */
+    if ((rc = run_dir_prepare(cfg, resume, t->err, sizeof t->err)) ||
+        (resume && (rc = resume_log(cfg->output.dir, start, &t->resume, t->err, sizeof t->err))) ||
+        (rc = run_write_config(cfg, t->err, sizeof t->err)) ||
+        (rc = data_ident_write(cfg->output.dir, &t->data, t->err, sizeof t->err)) ||
+        (rc = run_open_logs(cfg, resume, start, &t->metrics, &t->eval, &t->er, &t->prior, t->err, sizeof t->err)))
+        return rc;
+    if (resume)
+        t->last_eval = t->er.n > 0 ? t->er.last_step : -1;
+    if (resume && t->resume.n > 0) {
+        char list[1024] = "";
+        size_t used = 0;
+        for (int i = 0; i < t->resume.n && used < sizeof list; i++)
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s %s -> %s", i ? ", " : "",
+                                     t->resume.ch[i].key, t->resume.ch[i].old_text, t->resume.ch[i].new_text);
+        progress_note(&t->pg, "train: resumed with %s (logged in %s/%s)", list, cfg->output.dir, RUN_RESUME_LOG);
+    }
+    if (resume && t->resume.steps_changed && decay_uses_total(cfg->schedule.decay_shape))
+        progress_note(&t->pg, "train: warning: schedule.decay.shape %s depends on train.steps: steps 1..%ld ran "
+                              "the schedule of %ld steps, the rest follow that of %ld (recorded in %s/%s)",
+                      cfg->schedule.decay_shape == DECAY_COSINE ? "cosine" : "poly/linear/exponential", start,
+                      t->resume.old_steps, cfg->train.steps, cfg->output.dir, RUN_RESUME_LOG);
+    if (resume && t->resume.no_data_record)
+        progress_note(&t->pg, "train: warning: %s had no %s (an older build's run): the data's content could not "
+                              "be checked against the run's start; recorded it now", cfg->output.dir, RUN_DATA_FILE);
     return 0;
 }
 
-/* Where in the schedule a failing step fell. */
-static const char *fail_phase(const run_config *cfg, const train_scalars *ts)
-{
-    const sched_params *sp = &cfg->schedule;
-    if (sp->warmup_shape != WARMUP_NONE && ts->fail_step <= ts->sched.warmup_end)
-        return "warmup";
-    if (fabs((double)ts->fail_lr - sp->peak_lr) <= 1e-6 * sp->peak_lr)
-        return "peak";
-    return "decay";
-}
-
-static const char *halt_reason(int halted)
-{
-    switch (halted) {
-    case HALT_NONFINITE: return "nonfinite";
-    case HALT_LOSS_BOUND: return "loss_bound";
-    case HALT_LOSS_PLATEAU: return "loss_plateau";
-    default: return "unknown";
-    }
-}
-
-/* Builds the model, restores or initializes the state, and opens the run's files. */
+/* Builds the model, restores or initializes the state, and takes and opens the run folder. */
 static int setup(trainer *t, int resume, long *start)
 {
     const run_config *cfg = t->cfg;
@@ -364,36 +271,12 @@ static int setup(trainer *t, int resume, long *start)
     memset(&t->ts, 0, sizeof t->ts);
     sched_state_init(&cfg->schedule, &t->ts.sched);
     *start = 0;
-    if (resume) {
-        char path[FILEIO_PATH_MAX];
-        ckpt_state got;
-        path_join(path, sizeof path, cfg->output.dir, CKPT_FILE);
-        if (checkpoint_load(path, &t->ck, t->m, &got, t->err, sizeof t->err) != 0)
-            return EXIT_USAGE;
-        if (got.step > cfg->train.steps) {
-            snprintf(t->err, sizeof t->err, "%s: the checkpoint is at step %lld, past train.steps %ld",
-                     path, (long long)got.step, cfg->train.steps);
-            return EXIT_USAGE;
-        }
-        t->ts.sched.step = got.step;
-        t->ts.sched.warmup_end = got.warmup_end;
-        t->ts.sched.train_error = got.train_error;
-        t->ts.skipped = got.skipped;
-        t->ts.above_count = got.above_count;
-        *start = got.step;
-        t->last_ckpt = got.step;
-    }
+    int rc = resume ? resume_from(t, start) : 0;
+    if (rc)
+        return rc;
     t->be->ops->upload(t->be, t->d_ts, &t->ts, sizeof t->ts);
     t->last_logged = *start;
-    /* Everything that can refuse the run has run: only now touch the folder. */
-    int rc = run_dir_prepare(cfg, resume, t->err, sizeof t->err);
-    if (!rc)
-        rc = run_write_config(cfg, t->err, sizeof t->err);
-    if (!rc)
-        rc = run_open_logs(cfg, resume, *start, &t->metrics, &t->eval, &t->er, t->err, sizeof t->err);
-    if (!rc && resume)
-        t->last_eval = t->er.n > 0 ? t->er.last_step : -1;
-    return rc;
+    return claim_and_open(t, resume, *start);
 }
 
 /* The loop from step start+1 to T. Sets *status; returns an exit code. */
@@ -402,7 +285,7 @@ static int run_loop(trainer *t, long start, const char **status)
     const run_config *cfg = t->cfg;
     const long T = cfg->train.steps, log_every = cfg->train.log_every;
     const long eval_every = cfg->train.eval_every, ckpt_every = cfg->train.checkpoint_every;
-    t->interval_t0 = now_s();
+    t->interval_t0 = trainer_now();
     *status = "finished";
     for (long s = start + 1; s <= T; s++) {
         /* The first step of this process runs uncaptured: cuDNN and the module loader
@@ -413,11 +296,14 @@ static int run_loop(trainer *t, long start, const char **status)
         const int log_due = s % log_every == 0 || s == T;
         const int eval_due = eval_every > 0 && s % eval_every == 0;
         const int ckpt_due = ckpt_every > 0 && s % ckpt_every == 0;
-        /* A signal stops the run after this step, cleanly (checkpoint, summary "stopped"). */
-        const int sig = stop_signal_received(), stop = sig != 0 || s == t->stop_after;
-        if (!(log_due || eval_due || ckpt_due || stop || s - t->last_logged >= t->hist_len))
+        /* A signal stops the run after this step, cleanly (checkpoint, summary "stopped");
+           but a run that has reached its last step finishes, whatever asked it to stop. */
+        const int sig = stop_signal_received(), stop = s < T && (sig != 0 || s == t->stop_after);
+        if (!(log_due || eval_due || ckpt_due || stop || s - t->last_logged >= t->hist_len)) {
+            trainer_live_progress(t, s);
             continue;
-        int rc = flush(t, s);
+        }
+        int rc = trainer_flush(t, s);
         if (rc)
             return rc;
         if (t->ts.halted) {
@@ -425,10 +311,10 @@ static int run_loop(trainer *t, long start, const char **status)
             return EXIT_DIVERGED;
         }
         if (log_due)
-            show_progress(t, s);
-        if (eval_due && (rc = evaluate(t, s)))
+            trainer_show_progress(t, s);
+        if (eval_due && (rc = trainer_evaluate(t, s)))
             return rc;
-        if ((ckpt_due || stop) && (rc = save_checkpoint(t, s)))
+        if ((ckpt_due || stop) && (rc = trainer_save_checkpoint(t, s)))
             return rc;
         if (stop) {
             *status = "stopped";
@@ -441,13 +327,13 @@ static int run_loop(trainer *t, long start, const char **status)
                           sig, s, cfg->output.dir);
             return 128 + sig;
         }
-        t->interval_t0 = now_s(); /* evaluation and checkpoint time is not training time */
+        t->interval_t0 = trainer_now(); /* evaluation and checkpoint time is not training time */
     }
     int rc = 0;
     if (t->last_eval != T)
-        rc = evaluate(t, T);
+        rc = trainer_evaluate(t, T);
     if (!rc && t->last_ckpt != T)
-        rc = save_checkpoint(t, T);
+        rc = trainer_save_checkpoint(t, T);
     return rc;
 }
 
@@ -471,17 +357,21 @@ static void release(trainer *t)
     free(t->h_hist);
     cifar_free(&t->train);
     cifar_free(&t->test);
+    if (t->lock_fd >= 0)
+        close(t->lock_fd); /* last: the folder is another process's to take only once all is written */
 }
 
 int trainer_run(const run_config *cfg, int resume, long stop_after)
 {
-    const double t_start = now_s();
     trainer *t = calloc(1, sizeof *t);
     if (!t) {
         fprintf(stderr, "train: out of memory\n");
         return EXIT_RUNTIME;
     }
+    t->t_start = trainer_now();
+    t->lock_fd = -1;
     file_size_limit_as_error();
+    closed_output_as_error();
     t->cfg = cfg;
     t->stop_after = stop_after;
     t->last_eval = t->last_ckpt = -1;
@@ -503,10 +393,11 @@ int trainer_run(const run_config *cfg, int resume, long stop_after)
     if (!rc)
         rc = setup(t, resume, &start);
     if (rc) {
-        fprintf(stderr, "train: %s\n", t->err);
+        if (rc != NOTHING_TO_DO)
+            fprintf(stderr, "train: %s\n", t->err);
         release(t);
         free(t);
-        return rc;
+        return rc == NOTHING_TO_DO ? EXIT_OK : rc;
     }
     char count[32];
     fmt_count(count, sizeof count, t->m->L->n_params);
@@ -527,52 +418,7 @@ int trainer_run(const run_config *cfg, int resume, long stop_after)
         free(t);
         return rc;
     }
-
-    run_summary s;
-    memset(&s, 0, sizeof s);
-    s.status = status;
-    s.steps_run = t->ts.halted ? t->ts.fail_step : t->ts.sched.step;
-    s.total_steps = cfg->train.steps;
-    s.resumed_from = resume ? start : -1;
-    s.wall_s = now_s() - t_start;
-    s.images_per_s = t->train_s > 0 ? (double)t->steps_here * cfg->train.batch_size / t->train_s : 0.0;
-    s.backend = t->be->ops->name;
-    /* The CPU reference is always plain fp32; say which mode a GPU run used. */
-    s.math = strcmp(s.backend, "cpu") != 0 && cfg->train.tf32 ? "tf32" : "fp32";
-    s.depth = cfg->model.depth;
-    s.num_classes = cfg->model.num_classes;
-    s.batch_size = cfg->train.batch_size;
-    s.parameters = t->m->L->n_params;
-    s.seed = cfg->train.seed;
-    s.nonfinite_policy = cfg->train.nonfinite == NONFINITE_SKIP ? "skip" : "stop";
-    s.skipped = t->ts.skipped;
-    s.eval = t->er;
-    if (t->ts.halted) {
-        s.reason = halt_reason(t->ts.halted);
-        s.fail_step = t->ts.fail_step;
-        s.fail_lr = t->ts.fail_lr;
-        s.fail_loss = t->ts.fail_loss;
-        s.fail_bits = t->ts.fail_bits;
-        s.phase = fail_phase(cfg, &t->ts);
-        char ls[32];
-        fprintf(stderr, "train: diverged at step %ld (lr %.6g, loss %s, %s, during %s); see %s/%s\n",
-                s.fail_step, s.fail_lr, num9(ls, sizeof ls, s.fail_loss), s.reason, s.phase, cfg->output.dir,
-                RUN_SUMMARY_FILE);
-    }
-    const int wrc = run_write_summary(cfg, &s, t->err, sizeof t->err);
-    if (wrc) {
-        fprintf(stderr, "train: %s\n", t->err);
-        rc = wrc;
-    } else if (!rc && !strcmp(status, "finished")) {
-        fprintf(stderr, "train: finished %ld steps in %.1f s (%.0f images/s)", s.steps_run, s.wall_s,
-                s.images_per_s);
-        if (s.eval.n > 0)
-            fprintf(stderr, "; test error %.2f%% (best %.2f%% at step %ld)", 100.0 * s.eval.last_error,
-                    100.0 * s.eval.best_error, s.eval.best_step);
-        if (s.skipped > 0)
-            fprintf(stderr, "; %ld steps skipped (non-finite)", s.skipped);
-        fprintf(stderr, "\n");
-    }
+    rc = trainer_finish(t, resume, start, status, rc);
     release(t);
     free(t);
     return rc;

@@ -1,8 +1,11 @@
 /* trainer_io.c: the output folder check and the run's files (config.yaml, metrics.csv, eval.csv, summary.json). */
 #include "train/trainer_io.h"
 #include "train/checkpoint.h"
+#include "train/run_data.h"
+#include "train/run_resume.h"
 #include "common/exitcodes.h"
 #include "common/fileio.h"
+#include "common/run_lock.h"
 #include "train_scalars.h"
 #include <errno.h>
 #include <math.h>
@@ -14,7 +17,7 @@
 /* summary.json first: removing a run's files in this order never leaves a summary
    (something to be taken for a result) next to a half-removed run. */
 static const char *const RUN_FILES[] = {RUN_SUMMARY_FILE, RUN_CONFIG_FILE, RUN_METRICS_FILE,
-                                        RUN_EVAL_FILE, CKPT_FILE};
+                                        RUN_EVAL_FILE, CKPT_FILE, RUN_DATA_FILE, RUN_RESUME_LOG};
 #define N_RUN_FILES ((int)(sizeof RUN_FILES / sizeof RUN_FILES[0]))
 
 static int exists(const char *path)
@@ -63,7 +66,8 @@ static const char *existing_run_file(const char *dir)
     return NULL;
 }
 
-int run_dir_check(const run_config *cfg, int resume, char *err, size_t err_size)
+/* run_dir_check without the lock: what the folder holds. */
+static int check_contents(const run_config *cfg, int resume, char *err, size_t err_size)
 {
     const char *dir = cfg->output.dir;
     char path[FILEIO_PATH_MAX];
@@ -95,6 +99,16 @@ int run_dir_check(const run_config *cfg, int resume, char *err, size_t err_size)
     return 0;
 }
 
+int run_dir_check(const run_config *cfg, int resume, char *err, size_t err_size)
+{
+    long holder = 0;
+    if (run_lock_busy(cfg->output.dir, &holder)) {
+        run_lock_busy_message(cfg->output.dir, holder, err, err_size);
+        return EXIT_USAGE;
+    }
+    return check_contents(cfg, resume, err, err_size);
+}
+
 /* Removes DIR/NAME.tmp (a killed writer's leftover) and, unless tmp_only, DIR/NAME.
    0 or EXIT_RUNTIME. */
 static int remove_run_file(const char *dir, const char *name, int tmp_only, char *err, size_t err_size)
@@ -112,7 +126,7 @@ static int remove_run_file(const char *dir, const char *name, int tmp_only, char
     return 0;
 }
 
-int run_dir_prepare(const run_config *cfg, int resume, char *err, size_t err_size)
+int run_dir_claim(const run_config *cfg, int resume, int *lock_fd, char *err, size_t err_size)
 {
     const char *dir = cfg->output.dir;
     /* A folder that cannot be made or written to is the user's path to fix: a usage error. */
@@ -122,6 +136,21 @@ int run_dir_prepare(const run_config *cfg, int resume, char *err, size_t err_siz
         snprintf(err, err_size, "output.dir %s: cannot write into it: %s", dir, strerror(errno));
         return EXIT_USAGE;
     }
+    long holder = 0;
+    const int fd = run_lock_take(dir, &holder, err, err_size);
+    if (fd == -1)
+        run_lock_busy_message(dir, holder, err, err_size);
+    if (fd < 0)
+        return EXIT_USAGE;
+    *lock_fd = fd;
+    /* What the folder held may have changed while this run loaded its data (another
+       process came and went): check again, now that no other can change it. */
+    return check_contents(cfg, resume, err, err_size);
+}
+
+int run_dir_prepare(const run_config *cfg, int resume, char *err, size_t err_size)
+{
+    const char *dir = cfg->output.dir;
     if (!resume && existing_run_file(dir)) {
         /* Only the files a run writes: anything else the user keeps there stays. */
         for (int i = 0; i < N_RUN_FILES; i++)
@@ -171,14 +200,13 @@ void eval_record_add(eval_record *r, long step, double loss, double error)
  * over with just the header.
  */
 static FILE *reopen_truncated(const char *path, const char *header, long keep_step, eval_record *er,
-                              long *last_kept, char *err, size_t err_size)
+                              long *last_kept, run_timing *timing, char *err, size_t err_size)
 {
     *last_kept = 0;
-    FILE *in = fopen(path, "rb");
-    if (!in && errno != ENOENT) {
-        snprintf(err, err_size, "%s: cannot read: %s", path, strerror(errno));
+    /* Not fopen: a FIFO in its place would block the run here for ever. */
+    FILE *in = fopen_regular(path, err, err_size);
+    if (!in && errno != ENOENT)
         return NULL;
-    }
     atomic_file af;
     FILE *out = atomic_open(&af, path, err, err_size);
     if (!out) {
@@ -205,6 +233,16 @@ static FILE *reopen_truncated(const char *path, const char *header, long keep_st
                 continue;
             fputs(line, out);
             *last_kept = step;
+            if (timing) {
+                /* The last two columns, train_s and wall_s (METRICS_HEADER). */
+                const char *c = line;
+                for (int col = 0; col < 7 && c; col++)
+                    c = strchr(c + 1, ',');
+                char *e1 = NULL, *e2 = NULL;
+                timing->train_s = c ? strtod(c + 1, &e1) : 0.0;
+                timing->wall_s = e1 && *e1 == ',' ? strtod(e1 + 1, &e2) : 0.0;
+                timing->known = e2 && e2 != e1 + 1 && (*e2 == '\n' || *e2 == '\r');
+            }
             if (er) {
                 double loss = strtod(end + 1, &end), error = 0.0;
                 if (*end == ',')
@@ -245,20 +283,27 @@ static FILE *create_log(const char *path, const char *header, char *err, size_t 
 }
 
 int run_open_logs(const run_config *cfg, int resume, long keep_step, FILE **metrics, FILE **eval,
-                  eval_record *er, char *err, size_t err_size)
+                  eval_record *er, run_timing *prior, char *err, size_t err_size)
 {
+    memset(prior, 0, sizeof *prior);
     char mp[FILEIO_PATH_MAX], ep[FILEIO_PATH_MAX];
     path_join(mp, sizeof mp, cfg->output.dir, RUN_METRICS_FILE);
     path_join(ep, sizeof ep, cfg->output.dir, RUN_EVAL_FILE);
     memset(er, 0, sizeof *er);
     if (resume) {
         long last = 0, last_eval = 0;
-        *metrics = reopen_truncated(mp, METRICS_HEADER, keep_step, NULL, &last, err, err_size);
-        *eval = *metrics ? reopen_truncated(ep, EVAL_HEADER, keep_step, er, &last_eval, err, err_size) : NULL;
+        *metrics = reopen_truncated(mp, METRICS_HEADER, keep_step, NULL, &last, prior, err, err_size);
+        *eval = *metrics ? reopen_truncated(ep, EVAL_HEADER, keep_step, er, &last_eval, NULL, err, err_size) : NULL;
         /* Rows are synced before each checkpoint, so this takes a file edited or lost by hand. */
-        if (*metrics && last != keep_step)
+        if (*metrics && last != keep_step) {
+            prior->known = 0;
             fprintf(stderr, "train: warning: %s ends at step %ld but the checkpoint is at step %ld: the "
-                    "rows in between are missing and stay missing\n", mp, last, keep_step);
+                    "rows in between are missing and stay missing, and the summary's wall time and "
+                    "throughput count this process alone\n", mp, last, keep_step);
+        } else if (*metrics && keep_step > 0 && !prior->known) {
+            fprintf(stderr, "train: warning: %s has no train_s and wall_s at step %ld (written by an older "
+                    "build?): the summary's wall time and throughput count this process alone\n", mp, keep_step);
+        }
     } else {
         *metrics = create_log(mp, METRICS_HEADER, err, err_size);
         *eval = *metrics ? create_log(ep, EVAL_HEADER, err, err_size) : NULL;
@@ -326,8 +371,10 @@ int run_write_summary(const run_config *cfg, const run_summary *s, char *err, si
                    "  \"final_eval_step\": null,\n  \"best_test_error\": null,\n"
                    "  \"best_eval_step\": null,\n");
     }
-    fprintf(f, "  \"wall_time_s\": %.3f,\n  \"images_per_s\": %.1f,\n  \"backend\": ", s->wall_s,
+    fprintf(f, "  \"wall_time_s\": %.3f,\n  \"images_per_s\": %.1f,\n  \"config_sha256\": ", s->wall_s,
             s->images_per_s);
+    json_str(f, s->config_sha256 ? s->config_sha256 : "");
+    fprintf(f, ",\n  \"backend\": ");
     json_str(f, s->backend);
     fprintf(f, ",\n  \"math\": ");
     json_str(f, s->math);

@@ -1,4 +1,4 @@
-/* trainer_signals.c: signals during training: SIGINT/SIGTERM ask for a clean stop after the current step (a second SIGINT ends the process at once); SIGXFSZ is ignored. */
+/* trainer_signals.c: signals during training: SIGINT/SIGTERM/SIGHUP ask for a clean stop after the current step (a second one ends the process at once); SIGXFSZ and SIGPIPE are ignored. */
 #include "train/trainer_signals.h"
 #include <string.h>
 
@@ -16,6 +16,7 @@ static void on_stop_signal(int sig)
     sigemptyset(&dfl.sa_mask);
     sigaction(SIGINT, &dfl, NULL);
     sigaction(SIGTERM, &dfl, NULL);
+    sigaction(SIGHUP, &dfl, NULL);
 }
 
 void stop_signals_install(stop_signals *s)
@@ -32,9 +33,13 @@ void stop_signals_install(stop_signals *s)
     sigemptyset(&sa.sa_mask);
     sigaddset(&sa.sa_mask, SIGINT);
     sigaddset(&sa.sa_mask, SIGTERM);
+    sigaddset(&sa.sa_mask, SIGHUP);
     stop_signal = 0;
     sigaction(SIGINT, &sa, &s->old_int);
     sigaction(SIGTERM, &sa, &s->old_term);
+    /* A closed terminal (or `kill -HUP`) is a request to stop, not a reason to lose the
+       steps since the last checkpoint. */
+    sigaction(SIGHUP, &sa, &s->old_hup);
 }
 
 void file_size_limit_as_error(void)
@@ -49,10 +54,24 @@ void file_size_limit_as_error(void)
     sigaction(SIGXFSZ, &sa, NULL);
 }
 
+void closed_output_as_error(void)
+{
+    /* `resnet train ... | head` closes the pipe after a few lines; by default the next
+       progress line would kill the run with SIGPIPE, without a checkpoint. Ignored, the
+       write fails with EPIPE, which the progress line does not check: the run goes on and
+       keeps its record in the run folder. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
 void stop_signals_restore(const stop_signals *s)
 {
     sigaction(SIGINT, &s->old_int, NULL);
     sigaction(SIGTERM, &s->old_term, NULL);
+    sigaction(SIGHUP, &s->old_hup, NULL);
 }
 
 int stop_signal_received(void) { return stop_signal; }

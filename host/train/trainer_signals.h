@@ -1,4 +1,4 @@
-/* trainer_signals.h: signals during training: SIGINT/SIGTERM ask for a clean stop after the current step (a second SIGINT ends the process at once); SIGXFSZ is ignored. */
+/* trainer_signals.h: signals during training: SIGINT/SIGTERM/SIGHUP ask for a clean stop after the current step (a second one ends the process at once); SIGXFSZ and SIGPIPE are ignored. */
 #ifndef TRAINER_SIGNALS_H
 #define TRAINER_SIGNALS_H
 
@@ -6,13 +6,13 @@
 
 /* The dispositions in force before stop_signals_install, for stop_signals_restore. */
 typedef struct stop_signals {
-    struct sigaction old_int, old_term;
+    struct sigaction old_int, old_term, old_hup;
 } stop_signals;
 
 /*
- * Installs the handlers for SIGINT and SIGTERM, one-shot: the first delivery of either
- * only records the signal, which the training loop polls between steps, and puts both
- * back to the default action, so a second SIGINT (or SIGTERM) kills the process at once,
+ * Installs the handlers for SIGINT, SIGTERM and SIGHUP, one-shot: the first delivery of
+ * any only records the signal, which the training loop polls between steps, and puts all
+ * three back to the default action, so a second one kills the process at once,
  * e.g. while a long step or the checkpoint write is still running. Killed there, the
  * folder still holds the previous checkpoint or the new one, whole (fileio.h).
  */
@@ -24,6 +24,10 @@ void stop_signals_restore(const stop_signals *s);
 /* Ignores SIGXFSZ for the rest of the process, so a file grown past the size limit
    (ulimit -f) is a write error (EFBIG) that the run reports, not a silent death. */
 void file_size_limit_as_error(void);
+
+/* Ignores SIGPIPE for the rest of the process: a closed stdout or stderr (a pipe into
+   `head`) makes writes to it fail instead of ending the run. */
+void closed_output_as_error(void);
 
 /* The signal number received since stop_signals_install, or 0. */
 int stop_signal_received(void);
