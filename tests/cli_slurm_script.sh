@@ -161,6 +161,18 @@ expect_rc 0 "task 0 over a folder with a checkpoint and no summary" "$RESNET" sw
 grep -q "resuming the checkpoint: .* --resume $R0\$" err.txt && ok "resumed with --resume" || bad "not resumed: $(cat err.txt)"
 grep -q '"status": "finished"' "$R0/summary.json" && ok "finished after the resume" || bad "no finished summary"
 
+# ---- finished runs of another config: the same check as the local engine's, before anything ----
+expect_rc 2 "slurm: finished runs of another config" "$RESNET" sweep plain.yaml --engine slurm --dry-run --output runs/p \
+  --set train.steps=9
+grep -q "^sweep: peak_lr-0.05_seed-0: finished, but with another config: .*train.steps" err.txt &&
+  grep -q "3 finished runs in runs/p were made by another config" err.txt &&
+  ok "names the changed runs and keys, submits nothing" || { bad "slurm staleness:"; cat err.txt >&2; }
+expect_rc 0 "slurm: --rerun-changed dry run" "$RESNET" sweep plain.yaml --engine slurm --dry-run --output runs/p \
+  --set train.steps=9 --rerun-changed
+grep -q "would submit 3 array tasks (0-2)" err.txt && [ -s "$R0/summary.json" ] &&
+  ok "--rerun-changed submits the changed runs; the dry run leaves their folders" ||
+  { bad "slurm --rerun-changed dry run:"; cat err.txt >&2; }
+
 # ---- `resnet sweep status` of a local sweep's folder: from the folders alone ----
 rm local/runs/p/peak_lr-0.05_seed-1/summary.json
 rm -r local/runs/p/peak_lr-0.05_seed-2
