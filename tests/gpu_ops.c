@@ -403,7 +403,7 @@ int main(void)
            (unsigned long long)seed);
     rng_state = seed;
     char err[256];
-    C = backend_cpu_create();
+    C = backend_cpu_create(0, NULL, 0);
     G = backend_cuda_create(0, 1, err, sizeof err);
     if (!C || !G) {
         fprintf(stderr, "gpu_ops: cannot create the backends: %s\n", G ? "cpu" : err);

@@ -385,7 +385,7 @@ int main(void)
     if (backend_cuda_device_count() == 0)
         test_skip("no CUDA device (or no driver) on this machine; the gpu tests need one");
     char err[256];
-    C = backend_cpu_create();
+    C = backend_cpu_create(0, NULL, 0);
     G = backend_cuda_create(0, 1, err, sizeof err);
     if (!C || !G) {
         fprintf(stderr, "gpu_train: cannot create the backends: %s\n", G ? "cpu" : err);

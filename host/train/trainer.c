@@ -89,7 +89,7 @@ static void train_step(void *ctx)
 static backend *open_backend(const run_config *cfg, progress *pg, char *err, size_t err_size)
 {
     if (cfg->train.backend == BACKEND_CPU)
-        return backend_cpu_create();
+        return backend_cpu_create(cfg->train.threads, err, err_size);
     if (cfg->train.backend == BACKEND_CUDA)
         return backend_cuda_create(0, !cfg->train.tf32, err, err_size);
     if (backend_cuda_device_count() > 0) {
@@ -102,7 +102,7 @@ static backend *open_backend(const run_config *cfg, progress *pg, char *err, siz
         progress_note(pg, "train: warning: train.backend auto: no CUDA device found; training on the "
                           "CPU reference backend, which is slow");
     }
-    return backend_cpu_create();
+    return backend_cpu_create(cfg->train.threads, err, err_size);
 }
 
 static int load_data(trainer *t)

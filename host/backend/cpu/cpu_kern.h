@@ -1,0 +1,53 @@
+/* cpu_kern.h: the CPU backend's two convolution inner loops (a product over row pointers, and its weight-gradient dual), one table per instruction set. */
+#ifndef CPU_KERN_H
+#define CPU_KERN_H
+
+/*
+ * Both loops read their second operand through an array of row pointers, rows[j][p]: a
+ * convolution's column matrix without building it (cpu_conv.c points each (channel,
+ * kernel row, kernel column) at a shifted copy of the input plane), or an im2col buffer
+ * where the shape needs one.
+ *
+ * The same bits on every instruction set. Each variant (cpu_kern_avx512.c,
+ * cpu_kern_avx2.c, cpu_kern_base.c: one source, cpu_kern_impl.h, compiled with different
+ * -m flags) performs the same IEEE single-precision multiplies and adds in the same
+ * order for every output, with no fused multiply-add: each output is one sum, in the
+ * order stated below, and vector lanes only ever hold different outputs. The variants
+ * differ only in how many outputs one register tile holds, which changes no sum. Tests
+ * compare every variant the processor runs, bit for bit (test_cpu_ops).
+ */
+
+/* wgrad_rows reads its first operand transposed, at[g][p][m] with m padded to a
+   multiple of this (the widest variant's vector): the same buffer suits every variant. */
+#define CPU_KERN_MPAD 16
+
+typedef struct cpu_kernels {
+    const char *name;  /* "avx512", "avx2", "baseline" */
+    int mr;            /* rows per tile of conv_rows: pack_a pads M to a multiple of it */
+
+    /* Packs a (M x K, element (m, j) at a[m * sm + j * sj]) for conv_rows, into
+       ceil(M / mr) * mr * K floats at out; rows past M are zeros. */
+    void (*pack_a)(int M, int K, const float *a, long sm, long sj, float *out);
+
+    /* out[m * ldo + p] = sum over j = 0..K-1, in that order, of a(m, j) * rows[j][p],
+       for m < M and p < P; `ap` from pack_a. Overwrites out. */
+    void (*conv_rows)(int M, int K, long P, const float *ap, const float *const *rows, float *out, long ldo);
+
+    /* out[m * J + j] = sum over images g = 0..G-1, then p = 0..P-1, in that order, of
+       a_g(m, p) * rows[g * J + j][p], where a_g(m, p) = at[(g * P + p) * ldt + m] (ldt a
+       multiple of CPU_KERN_MPAD, rows m >= M of `at` readable). Overwrites out. */
+    void (*wgrad_rows)(int M, int J, int G, long P, long ldt, const float *at, const float *const *rows,
+                       float *out);
+} cpu_kernels;
+
+extern const cpu_kernels cpu_kernels_avx512, cpu_kernels_avx2, cpu_kernels_baseline;
+
+/* Whether this processor (and OS) runs variant k. */
+int cpu_kernels_supported(const cpu_kernels *k);
+
+/* The widest variant this processor runs, or the one RESNET_CPU_KERNELS names
+   (avx512, avx2 or baseline; for tests and for measuring). NULL with a message in err
+   when that variable names an unknown or unsupported variant. */
+const cpu_kernels *cpu_kernels_pick(char *err, unsigned long err_size);
+
+#endif

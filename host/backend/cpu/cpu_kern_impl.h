@@ -1,0 +1,163 @@
+/* cpu_kern_impl.h: the body of one cpu_kernels variant (cpu_kern.h), included by cpu_kern_avx512.c, cpu_kern_avx2.c and cpu_kern_base.c with their tile sizes. */
+/*
+ * The including file defines, before including this once:
+ *   KERN_VW     floats per hardware vector (16, 8, 4)
+ *   KERN_MR     conv_rows: rows of the output per register tile
+ *   KERN_NP     conv_rows: vectors of KERN_VW outputs along p per register tile
+ *   KERN_WACC   wgrad_rows: accumulator vectors per register tile
+ *   KERN_WMV    wgrad_rows: most vectors of KERN_VW rows m per tile (1, 2 or a
+ *               multiple of 2); a tile holds KERN_WJ = KERN_WACC / KERN_WMV rows j
+ *   KERN_TABLE  the name of the cpu_kernels table to define
+ *   KERN_NAME   its name as a string
+ * Tiles hold KERN_MR * KERN_NP (and KERN_WACC) accumulator vectors, sized to the
+ * variant's register file. GCC's vector extensions
+ * keep the code one plain C loop nest for every variant; -ffp-contract=off (the whole
+ * build's) keeps every a * b + c a multiply and a separately rounded add.
+ */
+#include <string.h>
+#include "backend/cpu/cpu_kern.h"
+
+#define KERN_WJ (KERN_WACC / KERN_WMV)
+#ifndef KERN_WJ1
+#define KERN_WJ1 KERN_WACC /* rows j of a tile one vector of m wide */
+#endif
+#if KERN_WACC % KERN_WMV || KERN_WACC % 2 || KERN_WMV < 2 || KERN_WMV % 2
+#error "bad wgrad_rows tile"
+#endif
+
+typedef float kvec __attribute__((vector_size(KERN_VW * 4)));
+/* The same, for loads and stores at any float-aligned address into float arrays. */
+typedef float kvec_u __attribute__((vector_size(KERN_VW * 4), aligned(4), may_alias));
+
+static inline kvec kload(const float *p) { return *(const kvec_u *)p; }
+static inline void kstore(float *p, kvec v) { *(kvec_u *)p = v; }
+
+static void pack_a(int M, int K, const float *a, long sm, long sj, float *out)
+{
+    for (int m0 = 0; m0 < M; m0 += KERN_MR)
+        for (int j = 0; j < K; j++)
+            for (int i = 0; i < KERN_MR; i++) {
+                const int m = m0 + i;
+                *out++ = m < M ? a[m * sm + j * sj] : 0.0f;
+            }
+}
+
+/* One register tile of conv_rows: KERN_MR rows (mr of them stored) by np vectors from p0. */
+static inline __attribute__((always_inline)) void rows_tile(int np, int K, const float *ap,
+                                                          const float *const *rows, long p0, float *out,
+                                                          long ldo, int mr)
+{
+    kvec acc[KERN_MR][KERN_NP];
+    for (int i = 0; i < KERN_MR; i++)
+        for (int n = 0; n < np; n++)
+            acc[i][n] = (kvec){0};
+    for (int j = 0; j < K; j++) {
+        const float *r = rows[j] + p0;
+        kvec b[KERN_NP];
+        for (int n = 0; n < np; n++)
+            b[n] = kload(r + n * KERN_VW);
+        const float *a = ap + (long)j * KERN_MR;
+        for (int i = 0; i < KERN_MR; i++)
+            for (int n = 0; n < np; n++)
+                acc[i][n] += a[i] * b[n];
+    }
+    for (int i = 0; i < mr; i++)
+        for (int n = 0; n < np; n++)
+            kstore(out + i * ldo + p0 + n * KERN_VW, acc[i][n]);
+}
+
+static void conv_rows(int M, int K, long P, const float *ap, const float *const *rows, float *out, long ldo)
+{
+    const long tile = KERN_NP * KERN_VW, full = P / tile * tile, vec = P / KERN_VW * KERN_VW;
+    for (long p0 = 0; p0 < P;) {
+        const long step = p0 < full ? tile : p0 < vec ? KERN_VW : P - p0;
+        for (int m0 = 0; m0 < M; m0 += KERN_MR) {
+            const float *apm = ap + (long)m0 * K;
+            const int mr = M - m0 < KERN_MR ? M - m0 : KERN_MR;
+            float *o = out + (long)m0 * ldo;
+            if (step == tile)
+                rows_tile(KERN_NP, K, apm, rows, p0, o, ldo, mr);
+            else if (step == KERN_VW)
+                rows_tile(1, K, apm, rows, p0, o, ldo, mr);
+            else /* the last P % KERN_VW outputs: the same sums, one lane at a time */
+                for (int i = 0; i < mr; i++)
+                    for (long p = p0; p < P; p++) {
+                        float acc = 0.0f;
+                        for (int j = 0; j < K; j++)
+                            acc += apm[(long)j * KERN_MR + i] * rows[j][p];
+                        o[i * ldo + p] = acc;
+                    }
+        }
+        p0 += step;
+    }
+}
+
+/* One register tile of wgrad_rows: mv vectors of m from vector mv0, by wj rows from j0
+   (rows past J repeat the last, computed and not stored). */
+static inline __attribute__((always_inline)) void wgrad_tile(int mv, int wj, int M, int J, int G, long P,
+                                                           long ldt, const float *at,
+                                                           const float *const *rows, int mv0, int j0,
+                                                           float *out)
+{
+    kvec acc[KERN_WACC]; /* acc[v * wj + q] */
+    for (int e = 0; e < mv * wj; e++)
+        acc[e] = (kvec){0};
+    for (int g = 0; g < G; g++) {
+        const float *rr[KERN_WACC];
+        for (int q = 0; q < wj; q++)
+            rr[q] = rows[(long)g * J + (j0 + q < J ? j0 + q : J - 1)];
+        const float *t = at + (long)g * P * ldt + (long)mv0 * KERN_VW;
+        for (long p = 0; p < P; p++, t += ldt) {
+            kvec d[KERN_WMV];
+            for (int v = 0; v < mv; v++)
+                d[v] = kload(t + v * KERN_VW);
+            for (int q = 0; q < wj; q++) {
+                const float x = rr[q][p];
+                for (int v = 0; v < mv; v++)
+                    acc[v * wj + q] += d[v] * x;
+            }
+        }
+    }
+    for (int v = 0; v < mv; v++)
+        for (int q = 0; q < wj && j0 + q < J; q++) {
+            float lane[KERN_VW];
+            kstore(lane, acc[v * wj + q]);
+            for (int l = 0; l < KERN_VW; l++) {
+                const int m = (mv0 + v) * KERN_VW + l;
+                if (m < M)
+                    out[(long)m * J + j0 + q] = lane[l];
+            }
+        }
+}
+
+static void wgrad_rows(int M, int J, int G, long P, long ldt, const float *at, const float *const *rows,
+                       float *out)
+{
+    const int nv = (M + KERN_VW - 1) / KERN_VW;
+    for (int v0 = 0; v0 < nv;) {
+        /* As many vectors of m as fit (KERN_WMV, else 2, else 1), with as many rows j as
+           the accumulator budget leaves: the tile shape changes no sum. */
+        const int mv = nv - v0 >= KERN_WMV ? KERN_WMV : nv - v0 >= 2 ? 2 : 1;
+        for (int j0 = 0; j0 < J;) {
+            if (mv == KERN_WMV) {
+                wgrad_tile(KERN_WMV, KERN_WJ, M, J, G, P, ldt, at, rows, v0, j0, out);
+                j0 += KERN_WJ;
+            } else if (mv == 2) {
+                wgrad_tile(2, KERN_WACC / 2, M, J, G, P, ldt, at, rows, v0, j0, out);
+                j0 += KERN_WACC / 2;
+            } else {
+                wgrad_tile(1, KERN_WJ1, M, J, G, P, ldt, at, rows, v0, j0, out);
+                j0 += KERN_WJ1;
+            }
+        }
+        v0 += mv;
+    }
+}
+
+const cpu_kernels KERN_TABLE = {
+    .name = KERN_NAME,
+    .mr = KERN_MR,
+    .pack_a = pack_a,
+    .conv_rows = conv_rows,
+    .wgrad_rows = wgrad_rows,
+};
