@@ -114,16 +114,25 @@ static int implicit_ok(backend *b, const conv_shape *s)
            s->pad < s->w;
 }
 
-static long plane_floats(int h, int w, int pad) { return (long)h * w + 2L * pad * (w + 1); }
+/* One copy's plane stride: the image with its margins, in whole 64-byte lines. */
+static long plane_stride(int h, int w, int pad) { return ((long)h * w + 2L * pad * (w + 1) + 15) / 16 * 16; }
 
-/* r copies of the c planes (h x w) at x into buf (r * c * plane_floats), and the
-   c*r*r row pointers of the column matrix into rows (see the top of this file). */
+/* Floats that shifted_planes takes for c planes: r copies, each with 16 floats of
+   slack to align it (below). */
+static long planes_floats(int c, int h, int w, int r, int pad) { return (long)r * (c * plane_stride(h, w, pad) + 16); }
+
+/* r copies of the c planes (h x w) at x into buf (64-byte aligned, planes_floats of
+   them), and the c*r*r row pointers of the column matrix into rows (see the top of
+   this file). Each copy starts where its rows for kh = pad fall on 64-byte lines (and
+   so do all its rows when w is a multiple of 16): the kernels' vector loads then never
+   straddle two lines. */
 static void shifted_planes(int c, int h, int w, int r, int pad, const float *x, float *buf, const float **rows)
 {
-    const long hw = (long)h * w, marg = (long)pad * (w + 1), plane = hw + 2 * marg;
+    const long hw = (long)h * w, marg = (long)pad * (w + 1), plane = plane_stride(h, w, pad);
     for (int kw = 0; kw < r; kw++) {
         const int d = kw - pad;
-        float *cp = buf + (long)kw * c * plane;
+        float *cp = buf + (long)kw * (c * plane + 16);
+        cp += ((-(marg + d)) % 16 + 16) % 16;
         for (int ci = 0; ci < c; ci++) {
             float *dst = cp + ci * plane;
             memset(dst, 0, sizeof(float) * (size_t)marg);
@@ -150,7 +159,7 @@ static void shifted_planes(int c, int h, int w, int r, int pad, const float *x, 
 static long column_floats(backend *b, const conv_shape *s)
 {
     if (implicit_ok(b, s))
-        return (long)s->r * s->c * plane_floats(s->h, s->w, s->pad);
+        return planes_floats(s->c, s->h, s->w, s->r, s->pad);
     return (long)s->c * s->r * s->r * s->oh * s->ow;
 }
 
@@ -220,7 +229,7 @@ static void bwd_data_implicit_task(void *ctx, int i, int worker)
     const int kr2 = s->k * s->r * s->r;
     const long hw = (long)s->h * s->w;
     const float **rows = cpu_worker_buf(J->b, worker, CPU_WB_ROWS, sizeof(float *) * (size_t)kr2);
-    const long per = (long)s->r * s->k * plane_floats(s->h, s->w, s->pad);
+    const long per = planes_floats(s->k, s->h, s->w, s->r, s->pad);
     float *buf = cpu_worker_buf(J->b, worker, CPU_WB_PLANES, sizeof(float) * (size_t)per);
     shifted_planes(s->k, s->h, s->w, s->r, s->pad, J->in + (size_t)i * s->k * hw, buf, rows);
     ((cpu_backend *)J->b)->kern->conv_rows(s->c, kr2, hw, J->ap, rows, J->out + (size_t)i * s->c * hw, hw);
@@ -289,12 +298,14 @@ static void wgrad_task(void *ctx, int t, int worker)
         /* dy of image i transposed, (p, m) with m padded by zeros to ldt */
         const float *dyi = J->ap + (size_t)i * s->k * ohw; /* ap holds dy here */
         float *tg = dyt + (size_t)g * ohw * ldt;
-        for (long p = 0; p < ohw; p++) {
-            float *tp = tg + p * ldt;
+        for (long p0 = 0; p0 < ohw; p0 += 16) { /* 16 positions at a time: whole lines both ways */
+            const long p1 = p0 + 16 < ohw ? p0 + 16 : ohw;
             for (int m = 0; m < s->k; m++)
-                tp[m] = dyi[m * ohw + p];
-            for (long m = s->k; m < ldt; m++)
-                tp[m] = 0.0f;
+                for (long p = p0; p < p1; p++)
+                    tg[p * ldt + m] = dyi[m * ohw + p];
+            for (long p = p0; p < p1; p++)
+                for (long m = s->k; m < ldt; m++)
+                    tg[p * ldt + m] = 0.0f;
         }
     }
     ((cpu_backend *)J->b)->kern->wgrad_rows(s->k, crr, G, ohw, ldt, dyt, rows, J->out + (size_t)t * s->k * crr);

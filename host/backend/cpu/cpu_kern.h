@@ -8,13 +8,16 @@
  * kernel row, kernel column) at a shifted copy of the input plane), or an im2col buffer
  * where the shape needs one.
  *
- * The same bits on every instruction set. Each variant (cpu_kern_avx512.c,
- * cpu_kern_avx2.c, cpu_kern_base.c: one source, cpu_kern_impl.h, compiled with different
- * -m flags) performs the same IEEE single-precision multiplies and adds in the same
- * order for every output, with no fused multiply-add: each output is one sum, in the
- * order stated below, and vector lanes only ever hold different outputs. The variants
- * differ only in how many outputs one register tile holds, which changes no sum. Tests
- * compare every variant the processor runs, bit for bit (test_cpu_ops).
+ * The same bits on every processor. Each variant (cpu_kern_avx512.c, cpu_kern_avx2.c,
+ * cpu_kern_base.c: one source, cpu_kern_impl.h, compiled with different -m flags)
+ * computes every output as one sum in the order stated below, each term added by a
+ * fused multiply-add (acc = fma(a, b, acc): the product and the sum rounded once, in
+ * IEEE single precision); vector lanes only ever hold different outputs. The variants
+ * differ only in how many outputs one register tile holds, which changes no sum, and
+ * in whether the FMA is an instruction or the C library's exact fmaf. Tests compare
+ * every variant the processor runs, bit for bit (test_cpu_ops). The FMA is the
+ * convolutions' own: the per-element math that the CPU and CUDA backends share
+ * (the kernels/ headers) is built without contraction (-ffp-contract=off, -fmad=false).
  */
 
 /* wgrad_rows reads its first operand transposed, at[g][p][m] with m padded to a

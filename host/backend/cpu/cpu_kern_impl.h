@@ -5,21 +5,31 @@
  *   KERN_MR     conv_rows: rows of the output per register tile
  *   KERN_NP     conv_rows: vectors of KERN_VW outputs along p per register tile
  *   KERN_WACC   wgrad_rows: accumulator vectors per register tile
- *   KERN_WMV    wgrad_rows: most vectors of KERN_VW rows m per tile (1, 2 or a
- *               multiple of 2); a tile holds KERN_WJ = KERN_WACC / KERN_WMV rows j
+ *   KERN_WMV    wgrad_rows: most vectors of KERN_VW rows m per tile (a multiple of 2);
+ *               a tile holds KERN_WACC / KERN_WMV rows j (KERN_WJ1, KERN_WJ2 when one
+ *               or two vectors of m are left)
  *   KERN_TABLE  the name of the cpu_kernels table to define
  *   KERN_NAME   its name as a string
  * Tiles hold KERN_MR * KERN_NP (and KERN_WACC) accumulator vectors, sized to the
- * variant's register file. GCC's vector extensions
- * keep the code one plain C loop nest for every variant; -ffp-contract=off (the whole
- * build's) keeps every a * b + c a multiply and a separately rounded add.
+ * variant's register file. GCC's vector extensions keep the code one plain C loop nest
+ * for every variant; the one operation that differs is kfma(), a fused multiply-add
+ * (one rounding) lane by lane: the instruction where the variant's flags provide it,
+ * else the C library's fmaf, which is exact by definition (and slow where the
+ * processor has no FMA: x86-64 before 2013).
  */
+#include <math.h>
 #include <string.h>
 #include "backend/cpu/cpu_kern.h"
+#if defined(__SSE__)
+#include <immintrin.h>
+#endif
 
 #define KERN_WJ (KERN_WACC / KERN_WMV)
 #ifndef KERN_WJ1
 #define KERN_WJ1 KERN_WACC /* rows j of a tile one vector of m wide */
+#endif
+#ifndef KERN_WJ2
+#define KERN_WJ2 (KERN_WACC / 2) /* rows j of a tile two vectors of m wide */
 #endif
 #if KERN_WACC % KERN_WMV || KERN_WACC % 2 || KERN_WMV < 2 || KERN_WMV % 2
 #error "bad wgrad_rows tile"
@@ -31,6 +41,40 @@ typedef float kvec_u __attribute__((vector_size(KERN_VW * 4), aligned(4), may_al
 
 static inline kvec kload(const float *p) { return *(const kvec_u *)p; }
 static inline void kstore(float *p, kvec v) { *(kvec_u *)p = v; }
+
+/* a * b + c, rounded once, in every lane. */
+static inline kvec kfma(kvec a, kvec b, kvec c)
+{
+#if KERN_VW == 16 && defined(__AVX512F__)
+    return _mm512_fmadd_ps(a, b, c);
+#elif KERN_VW == 8 && defined(__FMA__)
+    return _mm256_fmadd_ps(a, b, c);
+#elif KERN_VW == 4 && defined(__FMA__)
+    return _mm_fmadd_ps(a, b, c);
+#else
+    kvec r;
+    for (int l = 0; l < KERN_VW; l++)
+        r[l] = fmaf(a[l], b[l], c[l]);
+    return r;
+#endif
+}
+
+/* x in every lane (exactly: a broadcast, not 0 + x, which would turn -0 into +0). */
+static inline kvec kset1(float x)
+{
+#if KERN_VW == 16 && defined(__AVX512F__)
+    return _mm512_set1_ps(x);
+#elif KERN_VW == 8 && defined(__AVX__)
+    return _mm256_set1_ps(x);
+#elif KERN_VW == 4 && defined(__SSE__)
+    return _mm_set1_ps(x);
+#else
+    kvec r;
+    for (int l = 0; l < KERN_VW; l++)
+        r[l] = x;
+    return r;
+#endif
+}
 
 static void pack_a(int M, int K, const float *a, long sm, long sj, float *out)
 {
@@ -57,9 +101,11 @@ static inline __attribute__((always_inline)) void rows_tile(int np, int K, const
         for (int n = 0; n < np; n++)
             b[n] = kload(r + n * KERN_VW);
         const float *a = ap + (long)j * KERN_MR;
-        for (int i = 0; i < KERN_MR; i++)
+        for (int i = 0; i < KERN_MR; i++) {
+            const kvec ai = kset1(a[i]);
             for (int n = 0; n < np; n++)
-                acc[i][n] += a[i] * b[n];
+                acc[i][n] = kfma(ai, b[n], acc[i][n]);
+        }
     }
     for (int i = 0; i < mr; i++)
         for (int n = 0; n < np; n++)
@@ -84,7 +130,7 @@ static void conv_rows(int M, int K, long P, const float *ap, const float *const 
                     for (long p = p0; p < P; p++) {
                         float acc = 0.0f;
                         for (int j = 0; j < K; j++)
-                            acc += apm[(long)j * KERN_MR + i] * rows[j][p];
+                            acc = fmaf(apm[(long)j * KERN_MR + i], rows[j][p], acc);
                         o[i * ldo + p] = acc;
                     }
         }
@@ -112,9 +158,9 @@ static inline __attribute__((always_inline)) void wgrad_tile(int mv, int wj, int
             for (int v = 0; v < mv; v++)
                 d[v] = kload(t + v * KERN_VW);
             for (int q = 0; q < wj; q++) {
-                const float x = rr[q][p];
+                const kvec x = kset1(rr[q][p]);
                 for (int v = 0; v < mv; v++)
-                    acc[v * wj + q] += d[v] * x;
+                    acc[v * wj + q] = kfma(d[v], x, acc[v * wj + q]);
             }
         }
     }
@@ -143,8 +189,8 @@ static void wgrad_rows(int M, int J, int G, long P, long ldt, const float *at, c
                 wgrad_tile(KERN_WMV, KERN_WJ, M, J, G, P, ldt, at, rows, v0, j0, out);
                 j0 += KERN_WJ;
             } else if (mv == 2) {
-                wgrad_tile(2, KERN_WACC / 2, M, J, G, P, ldt, at, rows, v0, j0, out);
-                j0 += KERN_WACC / 2;
+                wgrad_tile(2, KERN_WJ2, M, J, G, P, ldt, at, rows, v0, j0, out);
+                j0 += KERN_WJ2;
             } else {
                 wgrad_tile(1, KERN_WJ1, M, J, G, P, ldt, at, rows, v0, j0, out);
                 j0 += KERN_WJ1;

@@ -20,9 +20,9 @@ int cpu_kernels_supported(const cpu_kernels *k)
     /* libgcc's check includes the OS's support (XGETBV) for the wider registers. */
     __builtin_cpu_init();
     if (k == &cpu_kernels_avx512)
-        return __builtin_cpu_supports("avx512f");
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
     if (k == &cpu_kernels_avx2)
-        return __builtin_cpu_supports("avx2");
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
     return k == &cpu_kernels_baseline;
 }
@@ -49,5 +49,9 @@ const cpu_kernels *cpu_kernels_pick(char *err, unsigned long err_size)
     for (int i = 0; i < N_VARIANTS; i++)
         if (cpu_kernels_supported(VARIANTS[i]))
             return VARIANTS[i];
+#ifdef RESNET_KERN_X86
+    fprintf(stderr, "cpu backend: warning: this processor has neither AVX2 with FMA nor AVX-512; the baseline "
+                    "kernels compute the same bits through the C library's fmaf, many times slower\n");
+#endif
     return &cpu_kernels_baseline;
 }
