@@ -298,15 +298,16 @@ static void wgrad_task(void *ctx, int t, int worker)
         /* dy of image i transposed, (p, m) with m padded by zeros to ldt */
         const float *dyi = J->ap + (size_t)i * s->k * ohw; /* ap holds dy here */
         float *tg = dyt + (size_t)g * ohw * ldt;
-        for (long p0 = 0; p0 < ohw; p0 += 16) { /* 16 positions at a time: whole lines both ways */
-            const long p1 = p0 + 16 < ohw ? p0 + 16 : ohw;
-            for (int m = 0; m < s->k; m++)
-                for (long p = p0; p < p1; p++)
-                    tg[p * ldt + m] = dyi[m * ohw + p];
-            for (long p = p0; p < p1; p++)
-                for (long m = s->k; m < ldt; m++)
-                    tg[p * ldt + m] = 0.0f;
+        /* Read dy_i in order (its first touch, from memory: the prefetcher follows a
+           plain stream); the scattered writes stay in this worker's cache. */
+        for (int m = 0; m < s->k; m++) {
+            const float *src = dyi + m * ohw;
+            for (long p = 0; p < ohw; p++)
+                tg[p * ldt + m] = src[p];
         }
+        for (long p = 0; p < ohw && s->k < ldt; p++)
+            for (long m = s->k; m < ldt; m++)
+                tg[p * ldt + m] = 0.0f;
     }
     ((cpu_backend *)J->b)->kern->wgrad_rows(s->k, crr, G, ohw, ldt, dyt, rows, J->out + (size_t)t * s->k * crr);
 }

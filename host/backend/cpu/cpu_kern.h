@@ -1,4 +1,4 @@
-/* cpu_kern.h: the CPU backend's two convolution inner loops (a product over row pointers, and its weight-gradient dual), one table per instruction set. */
+/* cpu_kern.h: the CPU backend's inner loops (the convolution's product over row pointers and its weight-gradient dual, batch norm's passes), one table per instruction set. */
 #ifndef CPU_KERN_H
 #define CPU_KERN_H
 
@@ -24,6 +24,10 @@
    multiple of this (the widest variant's vector): the same buffer suits every variant. */
 #define CPU_KERN_MPAD 16
 
+/* Batch norm's channel sums run in this many interleaved double partial sums: value j of
+   a run goes to sum j mod 8 (the run's last n mod 8 values to sums 0, 1, ...). */
+#define CPU_KERN_SUM_LANES 8
+
 typedef struct cpu_kernels {
     const char *name;  /* "avx512", "avx2", "baseline" */
     int mr;            /* rows per tile of conv_rows: pack_a pads M to a multiple of it */
@@ -41,6 +45,18 @@ typedef struct cpu_kernels {
        multiple of CPU_KERN_MPAD, rows m >= M of `at` readable). Overwrites out. */
     void (*wgrad_rows)(int M, int J, int G, long P, long ldt, const float *at, const float *const *rows,
                        float *out);
+
+    /* Batch norm over one run of n values of a channel (cpu_bn.c), the sums added into
+       the CPU_KERN_SUM_LANES partial sums s, q, sd, sx: */
+    void (*bn_sum)(const float *x, long n, double *s);                     /* s += x */
+    void (*bn_sqdev)(const float *x, long n, double mean, double *q);      /* q += (x - mean)^2 */
+    /* sd += dy, sx += dy * xhat, xhat = (x - mean) * inv_std rounded to float as bn_bwd_one has it */
+    void (*bn_bwd_sums)(const float *x, const float *dy, long n, float mean, float inv_std, double *sd,
+                        double *sx);
+    /* y = bn_apply_one(x, ...), dx = bn_bwd_one(x, dy, ...) (kernels/ops_math.h) */
+    void (*bn_apply)(const float *x, long n, float mean, float inv_std, float g, float be, float *y);
+    void (*bn_bwd_apply)(const float *x, const float *dy, long n, float mean, float inv_std, float g, float sdy,
+                         float sdyx, float m, float *dx);
 } cpu_kernels;
 
 extern const cpu_kernels cpu_kernels_avx512, cpu_kernels_avx2, cpu_kernels_baseline;

@@ -20,6 +20,10 @@
 #include <math.h>
 #include <string.h>
 #include "backend/cpu/cpu_kern.h"
+/* The vector types here never cross a call to another file, so the ABI a wider type
+   would have is no concern. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+#include "ops_math.h"
 #if defined(__SSE__)
 #include <immintrin.h>
 #endif
@@ -200,10 +204,89 @@ static void wgrad_rows(int M, int J, int G, long P, long ldt, const float *at, c
     }
 }
 
+/* ---- batch norm's passes over one run of n values of a channel ---- */
+
+typedef double kd8 __attribute__((vector_size(64)));
+typedef float kf8 __attribute__((vector_size(32)));
+typedef float kf8_u __attribute__((vector_size(32), aligned(4), may_alias));
+
+static inline kd8 kd8_load(const double *s)
+{
+    kd8 v;
+    memcpy(&v, s, sizeof v);
+    return v;
+}
+
+static inline kd8 kf8_widen(const float *x) { return __builtin_convertvector(*(const kf8_u *)x, kd8); }
+
+static void bn_sum(const float *x, long n, double *s)
+{
+    kd8 acc = kd8_load(s);
+    long j = 0;
+    for (; j + CPU_KERN_SUM_LANES <= n; j += CPU_KERN_SUM_LANES)
+        acc += kf8_widen(x + j);
+    memcpy(s, &acc, sizeof acc);
+    for (int l = 0; j < n; j++, l++)
+        s[l] += x[j];
+}
+
+static void bn_sqdev(const float *x, long n, double mean, double *q)
+{
+    kd8 acc = kd8_load(q);
+    long j = 0;
+    for (; j + CPU_KERN_SUM_LANES <= n; j += CPU_KERN_SUM_LANES) {
+        const kd8 d = kf8_widen(x + j) - mean;
+        acc += d * d;
+    }
+    memcpy(q, &acc, sizeof acc);
+    for (int l = 0; j < n; j++, l++) {
+        const double d = x[j] - mean;
+        q[l] += d * d;
+    }
+}
+
+static void bn_bwd_sums(const float *x, const float *dy, long n, float mean, float inv_std, double *sd, double *sx)
+{
+    kd8 ad = kd8_load(sd), ax = kd8_load(sx);
+    long j = 0;
+    for (; j + CPU_KERN_SUM_LANES <= n; j += CPU_KERN_SUM_LANES) {
+        /* xhat rounded to float exactly as bn_bwd_one forms it */
+        const kf8 xhat = (*(const kf8_u *)(x + j) - mean) * inv_std;
+        const kd8 d = kf8_widen(dy + j);
+        ad += d;
+        ax += d * __builtin_convertvector(xhat, kd8);
+    }
+    memcpy(sd, &ad, sizeof ad);
+    memcpy(sx, &ax, sizeof ax);
+    for (int l = 0; j < n; j++, l++) {
+        const float xhat = (x[j] - mean) * inv_std;
+        sd[l] += dy[j];
+        sx[l] += (double)dy[j] * xhat;
+    }
+}
+
+static void bn_apply(const float *x, long n, float mean, float inv_std, float g, float be, float *y)
+{
+    for (long j = 0; j < n; j++)
+        y[j] = bn_apply_one(x[j], mean, inv_std, g, be);
+}
+
+static void bn_bwd_apply(const float *x, const float *dy, long n, float mean, float inv_std, float g, float sdy,
+                         float sdyx, float m, float *dx)
+{
+    for (long j = 0; j < n; j++)
+        dx[j] = bn_bwd_one(x[j], dy[j], mean, inv_std, g, sdy, sdyx, m);
+}
+
 const cpu_kernels KERN_TABLE = {
     .name = KERN_NAME,
     .mr = KERN_MR,
     .pack_a = pack_a,
     .conv_rows = conv_rows,
     .wgrad_rows = wgrad_rows,
+    .bn_sum = bn_sum,
+    .bn_sqdev = bn_sqdev,
+    .bn_bwd_sums = bn_bwd_sums,
+    .bn_apply = bn_apply,
+    .bn_bwd_apply = bn_bwd_apply,
 };
