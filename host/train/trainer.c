@@ -507,11 +507,17 @@ int trainer_run(const run_config *cfg, int resume, long stop_after)
         free(t);
         return rc;
     }
-    char count[32];
+    char count[32], be_desc[64];
     fmt_count(count, sizeof count, t->m->L->n_params);
+    const int on_cpu = !strcmp(t->be->ops->name, "cpu");
+    if (on_cpu)
+        snprintf(be_desc, sizeof be_desc, "cpu (%d thread%s, %s kernels)", backend_cpu_threads(t->be),
+                 backend_cpu_threads(t->be) == 1 ? "" : "s", backend_cpu_kernels(t->be));
+    else
+        snprintf(be_desc, sizeof be_desc, "%s", t->be->ops->name);
     progress_note(&t->pg, "train: ResNet-%d, %s parameters, %d classes, backend %s; %ld training and %ld "
                           "test images; steps %ld..%ld%s of batch %d -> %s",
-                  cfg->model.depth, count, cfg->model.num_classes, t->be->ops->name, t->train.n, t->test.n,
+                  cfg->model.depth, count, cfg->model.num_classes, be_desc, t->train.n, t->test.n,
                   start + 1, cfg->train.steps, resume ? " (resumed)" : "", cfg->train.batch_size,
                   cfg->output.dir);
 
@@ -538,6 +544,10 @@ int trainer_run(const run_config *cfg, int resume, long stop_after)
     s.backend = t->be->ops->name;
     /* The CPU reference is always plain fp32; say which mode a GPU run used. */
     s.math = strcmp(s.backend, "cpu") != 0 && cfg->train.tf32 ? "tf32" : "fp32";
+    if (!strcmp(s.backend, "cpu")) {
+        s.cpu_threads = backend_cpu_threads(t->be);
+        s.cpu_kernels = backend_cpu_kernels(t->be);
+    }
     s.depth = cfg->model.depth;
     s.num_classes = cfg->model.num_classes;
     s.batch_size = cfg->train.batch_size;

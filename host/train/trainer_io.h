@@ -63,6 +63,8 @@ typedef struct run_summary {
     double images_per_s;     /* training throughput of this process, evaluation excluded */
     const char *backend;
     const char *math;        /* "fp32", or "tf32" where the GPU may use TF32 tensor cores */
+    int cpu_threads;         /* the CPU backend's threads and kernel variant; 0 and NULL on a GPU */
+    const char *cpu_kernels;
     int depth, num_classes, batch_size;
     long parameters;
     unsigned long long seed;
