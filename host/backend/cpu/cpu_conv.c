@@ -143,11 +143,13 @@ static void shifted_planes(int c, int h, int w, int r, int pad, const float *x, 
                columns (d < 0) or the next row's first d (d > 0), which this copy zeroes:
                no in-range read ever takes them. */
             const int z0 = d < 0 ? w + d : 0, z1 = d < 0 ? w : d;
-            for (int y = 0; y < h && d != 0; y++) {
-                float *row = dst + marg + (long)y * w;
-                for (int e = z0; e < z1; e++)
-                    row[e] = 0.0f;
-            }
+            float *row = dst + marg;
+            if (z1 - z0 == 1) /* 3x3 filters: one store a row (a loop here becomes a memset call) */
+                for (int y = 0; y < h; y++)
+                    row[(long)y * w + z0] = 0.0f;
+            else
+                for (int y = 0; y < h && d != 0; y++)
+                    memset(row + (long)y * w + z0, 0, sizeof(float) * (size_t)(z1 - z0));
         }
         for (int ci = 0; ci < c; ci++)
             for (int kh = 0; kh < r; kh++)
