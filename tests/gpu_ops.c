@@ -403,7 +403,7 @@ int main(void)
            (unsigned long long)seed);
     rng_state = seed;
     char err[256];
-    C = backend_cpu_create();
+    C = backend_cpu_create(0, NULL, 0);
     if (!C) {
         fprintf(stderr, "gpu_ops: cannot create the CPU backend\n");
         return 1;

@@ -384,7 +384,7 @@ static void test_restore_steps(void)
 int main(void)
 {
     G = gpu_backend_or_skip("gpu_train", 1);
-    C = backend_cpu_create();
+    C = backend_cpu_create(0, NULL, 0);
     if (!C) {
         fprintf(stderr, "gpu_train: cannot create the CPU backend\n");
         return 1;

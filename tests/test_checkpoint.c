@@ -71,7 +71,7 @@ int main(void)
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
     snprintf(path, sizeof path, "%s/%s", dir, CKPT_FILE);
     snprintf(bad, sizeof bad, "%s/bad.bin", dir);
-    backend *be = backend_cpu_create();
+    backend *be = backend_cpu_create(0, NULL, 0);
     model *a = model_create(be, 8, 10, 4, 11, err, sizeof err), *b = model_create(be, 8, 10, 4, 12, err, sizeof err);
     const model_layout *L = a->L;
     /* Distinct, non-trivial contents in every buffer. */

@@ -410,7 +410,7 @@ static void check_xent(int n, int k)
 
 int main(void)
 {
-    B = backend_cpu_create();
+    B = backend_cpu_create(0, NULL, 0);
     if (!B)
         return 1;
     printf("finite-difference checks, eps %g, relative tolerance %g\n", EPS, TOL);

@@ -546,7 +546,7 @@ static void test_restore_if_rejected(void)
 
 int main(void)
 {
-    B = backend_cpu_create();
+    B = backend_cpu_create(0, NULL, 0);
     if (!B)
         return 1;
     test_memory();

@@ -345,7 +345,7 @@ static void test_gradcheck(uint64_t seed)
 {
     char err[200];
     gcheck c = {0};
-    c.be = backend_cpu_create();
+    c.be = backend_cpu_create(0, NULL, 0);
     c.batch = 2;
     c.k = 10;
     c.m = model_create(c.be, 8, 10, c.batch, seed, err, sizeof err);

@@ -93,7 +93,7 @@ static void count_step(void *ctx)
 static void test_cpu_op(void)
 {
     printf("forget_steps on the CPU backend\n");
-    backend *b = backend_cpu_create();
+    backend *b = backend_cpu_create(0, NULL, 0);
     CHECK(b && b->ops->forget_steps != NULL, "the CPU backend's table has no forget_steps");
     if (!b || !b->ops->forget_steps)
         return;
@@ -158,7 +158,7 @@ static int first_free(void)
 static void test_destroy_paths(void)
 {
     printf("destroy paths call forget_steps before they free\n");
-    backend *b = backend_cpu_create();
+    backend *b = backend_cpu_create(0, NULL, 0);
     if (!b)
         return;
     cpu_ops_copy = *b->ops;

@@ -153,8 +153,31 @@ struct backend {
     const struct backend_ops *ops;
 };
 
-/* The CPU reference backend (host/backend/cpu/). */
-backend *backend_cpu_create(void);
+/*
+ * The CPU reference backend (host/backend/cpu/) on `threads` threads (train.threads),
+ * 0 for backend_cpu_auto_threads(). Results are the same bits for every thread count and
+ * on every processor (host/backend/cpu/cpu_kern.h). NULL with a message in err (or on
+ * stderr when err is NULL) when the threads cannot be started or RESNET_CPU_KERNELS
+ * names kernels this processor lacks.
+ */
+backend *backend_cpu_create(int threads, char *err, size_t err_size);
+
+/* The number of training processes sharing this process's cores, from the environment
+   variable below (1 when unset); `resnet sweep --jobs K` sets it to K for its runs. */
+#define RESNET_PARALLEL_JOBS_ENV "RESNET_PARALLEL_JOBS"
+int backend_cpu_parallel_jobs(void);
+
+/* train.threads 0: the cores in this process's affinity mask (what taskset, a container's
+   cpuset or a Slurm allocation grants) divided by backend_cpu_parallel_jobs(), at least 1. */
+int backend_cpu_auto_threads(void);
+
+/* A CPU backend's thread count, and the name of the kernel variant it runs ("avx512",
+   "avx2" or "baseline"). Only for a backend made by backend_cpu_create. */
+int backend_cpu_threads(const backend *b);
+const char *backend_cpu_kernels(const backend *b);
+
+/* Prints the CPU backend's lines for `resnet info`: its kernels and default threads. */
+void backend_cpu_info(void);
 
 /*
  * The CUDA backend (host/backend/cuda/ and kernels/ .cu files). `strict_fp32` turns TF32 off in

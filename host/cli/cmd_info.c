@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <cblas.h>
 #include <yaml.h>
 
 #include "backend/backend.h"
@@ -15,7 +14,8 @@ static void usage(FILE *out)
             "usage: resnet info\n\n"
             "Prints the version, the compiler, whether the CUDA backend was built (and the\n"
             "CUDA, cuDNN and cuBLAS versions it was built against), the CUDA devices found, and\n"
-            "the OpenBLAS and libyaml the CPU side uses. Paste it into bug reports and results.\n\n"
+            "the CPU backend's kernels and default thread count, and the libyaml the config\n"
+            "reader uses. Paste it into bug reports and results.\n\n"
             "exit codes: 0 success, 2 bad usage\n");
 }
 
@@ -45,9 +45,7 @@ int cmd_info(int argc, char **argv)
 #endif
     /* Its own lines: the CUDA build's versions and devices, or that there are none. */
     backend_cuda_info();
-    /* OpenBLAS's config names the kernel set and threading it picked on this machine,
-       which decides the CPU backend's speed. */
-    printf("openblas: %s (core %s)\n", openblas_get_config(), openblas_get_corename());
+    backend_cpu_info();
     printf("libyaml: %s\n", yaml_get_version_string());
     return EXIT_OK;
 }

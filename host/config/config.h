@@ -42,6 +42,7 @@ typedef struct run_config {
         int nonfinite;    /* enum nonfinite_policy */
         int cuda_graph;
         int tf32;         /* let cuDNN/cuBLAS run fp32 convolutions and GEMMs on TF32 tensor cores */
+        int threads;      /* CPU backend threads; 0 = auto (backend_cpu_auto_threads) */
     } train;
 
     struct {

@@ -75,6 +75,9 @@ const cfg_key CFG_KEYS[] = {
     K_ENUM("train.nonfinite", train.nonfinite, "stop", NONFINITE_NAMES),
     K_BOOLF("train.cuda_graph", train.cuda_graph, "true", CFG_NEUTRAL),
     K_BOOL("train.tf32", train.tf32, "true"),
+    /* 0 = auto: the cores this process may use, shared among a sweep's parallel runs
+       (backend.h); the CPU backend's results are the same bits for every count. */
+    K_INT("train.threads", CT_INT, train.threads, "0", 0, 256, 0),
 
     K_NUM("optim.momentum", optim.momentum, "0.9", 0, 0, 1, 1, CFG_F32),
     K_BOOL("optim.nesterov", optim.nesterov, "false"),

@@ -466,6 +466,13 @@ int sweep_execute(const sweep_spec *spec, const sweep_plan *plan, int jobs)
     }
     sweep_signals_install();
 
+    /* The runs share this machine's cores: each CPU run's train.threads 0 (auto) then
+       takes 1/jobs of them (host/backend/backend.h). A value the user set is kept. */
+    char jobs_text[16];
+    snprintf(jobs_text, sizeof jobs_text, "%d", jobs);
+    if (!getenv("RESNET_PARALLEL_JOBS"))
+        setenv("RESNET_PARALLEL_JOBS", jobs_text, 1);
+
     /* Seed-major order: every cell gets its first seed before any gets its second, so the
        tables of a sweep stopped early still cover the whole grid. */
     const int n_seeds = spec->n_seeds, N = plan->n_runs;

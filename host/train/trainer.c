@@ -42,7 +42,7 @@ static void train_step(void *ctx)
 static backend *open_backend(const run_config *cfg, progress *pg, char *err, size_t err_size)
 {
     if (cfg->train.backend == BACKEND_CPU)
-        return backend_cpu_create();
+        return backend_cpu_create(cfg->train.threads, err, err_size);
     if (cfg->train.backend == BACKEND_CUDA)
         return backend_cuda_create(0, !cfg->train.tf32, err, err_size);
     if (backend_cuda_device_count() > 0) {
@@ -55,7 +55,7 @@ static backend *open_backend(const run_config *cfg, progress *pg, char *err, siz
         progress_note(pg, "train: warning: train.backend auto: no CUDA device found; training on the "
                           "CPU reference backend, which is slow");
     }
-    return backend_cpu_create();
+    return backend_cpu_create(cfg->train.threads, err, err_size);
 }
 
 /* Reads the data files, and the size and SHA-256 of each (the run's data identity). */
@@ -399,11 +399,17 @@ int trainer_run(const run_config *cfg, int resume, long stop_after)
         free(t);
         return rc == NOTHING_TO_DO ? EXIT_OK : rc;
     }
-    char count[32];
+    char count[32], be_desc[64];
     fmt_count(count, sizeof count, t->m->L->n_params);
+    const int on_cpu = !strcmp(t->be->ops->name, "cpu");
+    if (on_cpu)
+        snprintf(be_desc, sizeof be_desc, "cpu (%d thread%s, %s kernels)", backend_cpu_threads(t->be),
+                 backend_cpu_threads(t->be) == 1 ? "" : "s", backend_cpu_kernels(t->be));
+    else
+        snprintf(be_desc, sizeof be_desc, "%s", t->be->ops->name);
     progress_note(&t->pg, "train: ResNet-%d, %s parameters, %d classes, backend %s; %ld training and %ld "
                           "test images; steps %ld..%ld%s of batch %d -> %s",
-                  cfg->model.depth, count, cfg->model.num_classes, t->be->ops->name, t->train.n, t->test.n,
+                  cfg->model.depth, count, cfg->model.num_classes, be_desc, t->train.n, t->test.n,
                   start + 1, cfg->train.steps, resume ? " (resumed)" : "", cfg->train.batch_size,
                   cfg->output.dir);
 

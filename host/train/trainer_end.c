@@ -49,6 +49,10 @@ int trainer_finish(trainer *t, int resume, long start, const char *status, int r
     s.backend = t->be->ops->name;
     /* The CPU reference is always plain fp32; say which mode a GPU run used. */
     s.math = strcmp(s.backend, "cpu") != 0 && cfg->train.tf32 ? "tf32" : "fp32";
+    if (!strcmp(s.backend, "cpu")) {
+        s.cpu_threads = backend_cpu_threads(t->be);
+        s.cpu_kernels = backend_cpu_kernels(t->be);
+    }
     s.depth = cfg->model.depth;
     s.num_classes = cfg->model.num_classes;
     s.batch_size = cfg->train.batch_size;

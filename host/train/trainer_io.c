@@ -378,6 +378,12 @@ int run_write_summary(const run_config *cfg, const run_summary *s, char *err, si
     json_str(f, s->backend);
     fprintf(f, ",\n  \"math\": ");
     json_str(f, s->math);
+    if (s->cpu_kernels) {
+        fprintf(f, ",\n  \"cpu_threads\": %d,\n  \"cpu_kernels\": ", s->cpu_threads);
+        json_str(f, s->cpu_kernels);
+    } else {
+        fprintf(f, ",\n  \"cpu_threads\": null,\n  \"cpu_kernels\": null");
+    }
     fprintf(f, ",\n  \"depth\": %d,\n  \"num_classes\": %d,\n  \"parameters\": %ld,\n"
                "  \"batch_size\": %d,\n  \"seed\": %llu,\n  \"nonfinite_policy\": ",
             s->depth, s->num_classes, s->parameters, s->batch_size, s->seed);

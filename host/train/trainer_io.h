@@ -82,6 +82,8 @@ typedef struct run_summary {
     const char *config_sha256; /* config_identity() of the resolved config */
     const char *backend;
     const char *math;        /* "fp32", or "tf32" where the GPU may use TF32 tensor cores */
+    int cpu_threads;         /* the CPU backend's threads and kernel variant; 0 and NULL on a GPU */
+    const char *cpu_kernels;
     int depth, num_classes, batch_size;
     long parameters;
     unsigned long long seed;

@@ -1,4 +1,4 @@
-/* cpu_common.c: what every CPU op file may call (the fatal-error report, the grow-only scratch workspace), below the function table in cpu_backend.c. */
+/* cpu_common.c: what every CPU op file may call (the fatal-error report, the grow-only scratch buffers), below the function table in cpu_backend.c. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,17 +16,25 @@ void cpu_fatal(const char *fmt, ...)
     exit(EXIT_RUNTIME);
 }
 
-float *cpu_workspace(backend *b, size_t floats)
+void *cpu_scratch_get(cpu_scratch *s, size_t bytes)
 {
-    cpu_backend *cb = (cpu_backend *)b;
-    if (floats > cb->ws_floats) {
-        /* free + malloc rather than realloc: the old contents are never needed. */
-        free(cb->ws);
-        cb->ws = malloc(floats * sizeof(float));
-        if (!cb->ws)
-            cpu_fatal("out of memory allocating %zu bytes of convolution workspace",
-                      floats * sizeof(float));
-        cb->ws_floats = floats;
+    if (bytes > s->bytes) {
+        /* free + allocate rather than realloc: the old contents are never needed. */
+        free(s->p);
+        s->p = NULL;
+        s->bytes = 0;
+        /* 64-byte lines: the kernels' vectors and the copies of input planes stream
+           through them. */
+        if (posix_memalign(&s->p, 64, bytes) != 0)
+            cpu_fatal("out of memory allocating %zu bytes of scratch", bytes);
+        s->bytes = bytes;
     }
-    return cb->ws;
+    return s->p;
+}
+
+void cpu_scratch_free(cpu_scratch *s)
+{
+    free(s->p);
+    s->p = NULL;
+    s->bytes = 0;
 }

@@ -4,17 +4,60 @@
 
 #include <stddef.h>
 #include "backend/backend.h"
+#include "backend/cpu/cpu_kern.h"
+#include "backend/cpu/cpu_pool.h"
+
+/* A grow-only scratch buffer: reused across calls, so a training step allocates
+   nothing after its first. */
+typedef struct cpu_scratch {
+    void *p;
+    size_t bytes;
+} cpu_scratch;
+
+/* What the calling thread fills before an op's tasks run (shared, read-only in tasks). */
+enum { CPU_SB_APACK, CPU_SB_WFLIP, CPU_SB_PARTIAL, CPU_SB_HEALTH, CPU_SB_COUNT };
+/* Each worker's own scratch, written by its tasks only. */
+enum { CPU_WB_PLANES, CPU_WB_ROWS, CPU_WB_COL, CPU_WB_DYT, CPU_WB_COUNT };
 
 /* The CPU backend: the public header first, so a backend* is a cpu_backend*. */
 typedef struct cpu_backend {
     backend base;
-    float *ws;          /* im2col/col2im scratch, grown on demand and reused across calls */
-    size_t ws_floats;
+    cpu_pool *pool;
+    const cpu_kernels *kern;
+    int threads;
+    cpu_scratch shared[CPU_SB_COUNT];
+    cpu_scratch *worker;  /* threads x CPU_WB_COUNT */
+    int conv_im2col_only; /* tests: take the im2col path for every shape (cpu_conv.c) */
 } cpu_backend;
 
 /* ---- cpu_common.c ---- */
-/* A scratch buffer of at least `floats` floats, valid until the next call; exits on OOM. */
-float *cpu_workspace(backend *b, size_t floats);
+/* The buffer, grown to at least `bytes` (64-byte aligned; contents not kept when it
+   grows); exits on OOM. */
+void *cpu_scratch_get(cpu_scratch *s, size_t bytes);
+void cpu_scratch_free(cpu_scratch *s);
+static inline float *cpu_shared(backend *b, int which, size_t floats)
+{
+    return cpu_scratch_get(&((cpu_backend *)b)->shared[which], floats * sizeof(float));
+}
+static inline void *cpu_worker_buf(backend *b, int worker, int which, size_t bytes)
+{
+    return cpu_scratch_get(&((cpu_backend *)b)->worker[worker * CPU_WB_COUNT + which], bytes);
+}
+
+/* Runs fn(ctx, t, worker) for t in 0..tasks-1 on the backend's threads (cpu_pool.h). */
+static inline void cpu_parallel(backend *b, int tasks, cpu_task_fn fn, void *ctx)
+{
+    cpu_pool_run(((cpu_backend *)b)->pool, tasks, fn, ctx);
+}
+
+/* Elementwise ops split `count` values into chunks of this many (a fixed size, so the
+   chunks, and any per-chunk partial sums, do not depend on the thread count). */
+#define CPU_CHUNK 16384L
+static inline int cpu_chunks(long count) { return (int)((count + CPU_CHUNK - 1) / CPU_CHUNK); }
+
+/* ---- cpu_threads.c ---- */
+/* The cores this process may run on (its affinity mask). */
+int cpu_cores_allowed(void);
 
 /* Reports an unrecoverable backend failure and exits with EXIT_RUNTIME. */
 void cpu_fatal(const char *fmt, ...);
