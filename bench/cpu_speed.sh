@@ -222,3 +222,6 @@ EOF
     echo '```'
 } >"$OUT/summary.md"
 say "wrote $OUT/summary.md"
+# The log names where things lay on this machine; in a record kept with the project, paths
+# relative to the repository, ~ for the home folder and $WORK for the scratch folder say the same.
+sed -i -e "s#$WORK#\$WORK#g" -e "s#$ROOT/#./#g" -e "s#$ROOT#.#g" -e "s#$HOME/#~/#g" "$LOG"

@@ -13,7 +13,7 @@
 #                 (default: $DATA_DIR, else ./.device-data, else the shared copy); without
 #                 it the smoke runs are skipped and the timings use synthetic data
 #   --kit DIR     .deb files (bench/gpu_prepare.sh) unpacked into the build folder when
-#                 the machine's own libyaml/OpenBLAS are missing (default ./.device-kit)
+#                 the machine's own libyaml is missing (default ./.device-kit)
 #   --budget S    seconds for the whole command (default 540, or GPU_CHECK_BUDGET_S)
 #   RESULTS_DIR   the full results (default bench/results/run-DATE-TIME; dry run:
 #                 BUILD_DIR/dry-run-results). With OUT set, $OUT/results/ receives
@@ -180,8 +180,8 @@ else
     STAGE_CAP_OVERRIDE=$HOST_CAP DRY=0 stage "configure (sm_$ARCH)" configure.log "$CMAKE" "${CONF[@]}" ${CMAKE_EXTRA[@]+"${CMAKE_EXTRA[@]}"}
     rc=$?
     [ $DRY = 1 ] && echo "[$(plan_cap "configure with the kit")s] configure with the kit (only if the first" \
-        "fails): $CMAKE ${CONF[*]} -DYAML_INCLUDE_DIR=... -DYAML_LIBRARY=... -DCBLAS_INCLUDE_DIR=..." \
-        "-DOPENBLAS_LIBRARY=... (from the kit)" >>"$RES/dry_run_commands.txt"
+        "fails): $CMAKE ${CONF[*]} -DYAML_INCLUDE_DIR=... -DYAML_LIBRARY=..." \
+        "(from the kit)" >>"$RES/dry_run_commands.txt"
     if [ $rc != 0 ] && [ $rc != 99 ] && [ -n "$KIT" ] && ls "$KIT"/*.deb >/dev/null 2>&1; then
         kit_flags >"$RES/kit.log" 2>&1
         STAGE_CAP_OVERRIDE=$HOST_CAP DRY=0 stage "configure with the kit" configure_kit.log "$CMAKE" "${CONF[@]}" "${CMAKE_EXTRA[@]}"
@@ -197,11 +197,11 @@ if [ $DRY = 1 ] && [ -n "$KIT" ] && ls "$KIT"/*.deb >/dev/null 2>&1; then
     KIT_CHECK=$(BUILD=$RES/kit-check CMAKE_EXTRA=() && kit_flags 2>&1 && printf '%s\n' "${CMAKE_EXTRA[@]}")
     echo "$KIT_CHECK" >"$RES/kit.log"
     KIT_MISSING=""
-    for v in YAML_INCLUDE_DIR YAML_LIBRARY CBLAS_INCLUDE_DIR OPENBLAS_LIBRARY CUDNN_INCLUDE_DIR; do
+    for v in YAML_INCLUDE_DIR YAML_LIBRARY CUDNN_INCLUDE_DIR; do
         echo "$KIT_CHECK" | grep -qE "^-D$v=/.+" || KIT_MISSING+=" $v"
     done
     if [ -n "$KIT_MISSING" ]; then record "kit" "FAIL (the kit gives no$KIT_MISSING)" "-" "-" kit.log
-    else record "kit" "dry-run: yaml.h, libyaml.a, cblas.h, libopenblas.so.0, cudnn.h found" "-" "-" kit.log; fi
+    else record "kit" "dry-run: yaml.h, libyaml.a, cudnn.h found" "-" "-" kit.log; fi
 fi
 
 # ---- data: the real files if given, else synthetic ----

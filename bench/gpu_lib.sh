@@ -206,7 +206,7 @@ setup_libraries() {
     done
 }
 
-# libyaml and OpenBLAS from the carried kit (bench/fetch_device_kit.sh), unpacked into
+# libyaml from the carried kit (bench/fetch_device_kit.sh), unpacked into
 # the build folder (never into /), when the machine's own configure fails.
 kit_flags() {
     local root=$BUILD/kit-root deb
@@ -216,22 +216,16 @@ kit_flags() {
         else (cd "$root" && ar p "$deb" "$(ar t "$deb" | grep '^data\.tar')" | tar x -J -f - 2>/dev/null ||
                 ar p "$deb" "$(ar t "$deb" | grep '^data\.tar')" | tar x -z -f -); fi
     done
-    local yinc ylib binc blib gl
+    local yinc ylib
     yinc=$(dirname "$(find "$root" -name yaml.h | head -1)")
     ylib=$(find "$root" -name 'libyaml.a' | head -1)
-    binc=$(dirname "$(find "$root" -name cblas.h | head -1)")
-    blib=$(find "$root" -name 'libopenblas.so.0' | head -1)
-    gl=$(dirname "$(find "$root" -name 'libgfortran.so.5*' | head -1)")
-    # Static libyaml; OpenBLAS (and the Fortran runtime it needs) through the loader path.
-    CMAKE_EXTRA+=("-DYAML_INCLUDE_DIR=$yinc" "-DYAML_LIBRARY=$ylib" "-DCBLAS_INCLUDE_DIR=$binc"
-        "-DOPENBLAS_LIBRARY=$blib")
+    # Static libyaml, so nothing of the kit is needed at run time.
+    CMAKE_EXTRA+=("-DYAML_INCLUDE_DIR=$yinc" "-DYAML_LIBRARY=$ylib")
     # cuDNN's headers, where the machine's cuDNN (a pip package, say) has none of its own.
     case " ${CMAKE_EXTRA[*]} " in *" -DCUDNN_INCLUDE_DIR="*) ;; *)
         [ -e "$KIT/cudnn-include/cudnn.h" ] && CMAKE_EXTRA+=("-DCUDNN_INCLUDE_DIR=$KIT/cudnn-include") ;;
     esac
-    LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$(dirname "$blib"):$gl"
-    export LD_LIBRARY_PATH
-    echo "kit: yaml $yinc $ylib; cblas $binc $blib; gfortran $gl"
+    echo "kit: yaml $yinc $ylib"
 }
 
 find_sanitizer() {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# gpu_prepare.sh: prepares what must travel to the GPU machine (the libyaml/OpenBLAS kit, the CIFAR-10 subset) in git-ignored folders, prints the exact carry list and the total size, and fails when it is over the 64 MiB a device call carries.
+# gpu_prepare.sh: prepares what must travel to the GPU machine (the libyaml kit and cuDNN headers, the CIFAR-10 subset) in git-ignored folders, prints the exact carry list and the total size, and fails when it is over the 64 MiB a device call carries.
 #
 # usage: bash bench/gpu_prepare.sh [--plan] [--data-from DIR] [--with-sanitizer]
 #        bash bench/gpu_prepare.sh --stage-full [--data-from DIR]
@@ -43,7 +43,7 @@ if [ -z "$SRC" ]; then
     done
 fi
 DATA_FILES=(data_batch_1.bin test_batch_first1000.bin)
-KIT_PKGS=(libyaml-0-2 libyaml-dev libopenblas0-pthread libopenblas-pthread-dev libgfortran5 libquadmath0)
+KIT_PKGS=(libyaml-0-2 libyaml-dev)
 MIB() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 size_of() { [ -e "$1" ] && du -sbL "$1" | cut -f1 || echo 0; }
 

@@ -18,9 +18,17 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from torch_resnet import EXPECTED_PARAMS, CifarResNet, count_params  # noqa: E402
+import torch_resnet  # noqa: E402
+from torch_resnet import EXPECTED_PARAMS, count_params  # noqa: E402
+
+# torch_resnet.py imports torch only in its main() (so that its --check-args runs without
+# PyTorch) and defines the network classes then; do the same here.
+torch_resnet.torch, torch_resnet.nn, torch_resnet.F = torch, nn, F
+torch_resnet.define_model()
+CifarResNet = torch_resnet.CifarResNet
 
 
 def main():

@@ -11,7 +11,6 @@ drawn() { # DIR NAME WHAT
 }
 make_synth_data
 write_run_config 12 0
-export OPENBLAS_NUM_THREADS=1
 
 # ---- a sweep over a grid value with a quote in it ----
 cp test.bin "it's.bin"

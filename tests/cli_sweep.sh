@@ -29,8 +29,6 @@ cd "$TMP" || exit 1
 mkdir -p data/synthetic
 "$SYN" data/synthetic/train.bin --n 512 --seed 1 >/dev/null && "$SYN" data/synthetic/test.bin --n 256 --seed 2 >/dev/null ||
   { echo "FAIL: cifar_synth"; exit 1; }
-# Two runs at a time on a small machine: one BLAS thread each keeps them from fighting.
-export OPENBLAS_NUM_THREADS=1
 OUT=runs/cpu_tiny
 N=12 # 2 variants x 3 peak rates x 2 seeds
 

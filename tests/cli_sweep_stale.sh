@@ -10,7 +10,6 @@ sweep() { timeout 120 "$RESNET" sweep "$@"; }
 
 make_synth_data
 write_run_config 12 0
-export OPENBLAS_NUM_THREADS=1
 # S.yaml: 2 cells x 1 seed of 12 steps.
 write_sweep() { # FILE STEPS [GRID]
     cat >"$1" <<EOF

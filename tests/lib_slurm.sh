@@ -19,8 +19,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 cd "$W" || exit 1
-# One BLAS thread per run: the cluster's node and the local engine run two at a time.
-export OPENBLAS_NUM_THREADS=1
 
 FAILS=0
 ok() { echo "ok: $*"; }

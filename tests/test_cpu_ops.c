@@ -40,8 +40,8 @@ static float *frand(long n, double lo, double hi)
 
 /* fp32 unit roundoff. A dot product of K terms summed in ANY order in fp32 is within
    (K + 1) * U * sum|terms| of the exact value (the classic a-priori bound): a rigorous
-   tolerance for GEMM-based ops against a double reference, independent of how OpenBLAS
-   orders its sums. Any index error moves an output by a whole term, far more. */
+   tolerance for GEMM-based ops against a double reference, independent of how the CPU kernels
+   order their sums. Any index error moves an output by a whole term, far more. */
 #define U 5.9604645e-8
 
 /* ---- convolution ---- */
