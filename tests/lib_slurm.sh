@@ -20,28 +20,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 cd "$W" || exit 1
 
-FAILS=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
-finish() { # NAME
-  if [ "$FAILS" -gt 0 ]; then
-    echo "$1: $FAILS check(s) failed" >&2
-    exit 1
-  fi
-  echo "$1: all checks passed"
-}
-
-# Runs a command, keeps its stdout in out.txt and its stderr in err.txt, and checks its exit code.
-expect_rc() { # CODE WHAT COMMAND...
-  local want=$1 what=$2
-  shift 2
-  "$@" >out.txt 2>err.txt
-  local rc=$?
-  if [ "$rc" = "$want" ]; then ok "$what (exit $rc)"; else
-    bad "$what: exit $rc, expected $want"
-    sed 's/^/    /' err.txt >&2
-  fi
-}
+# shellcheck source=lib_check.sh
+. "$SRC/tests/lib_check.sh"
 
 # err.txt is one line matching the extended regular expression RE.
 expect_err() { # RE WHAT

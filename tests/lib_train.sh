@@ -1,5 +1,8 @@
 # lib_train.sh: the setup, checks and run config that the CPU training tests (cli_train, cli_train_faults, cli_kill_resume, cli_signals) share; sourced by them, not a test itself.
 set -u
+# Before the cd below, while a relative path to this file still holds.
+# shellcheck source=lib_check.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib_check.sh"
 RESNET=${RESNET_BIN:?RESNET_BIN must name the resnet binary}
 SYNTH=${CIFAR_SYNTH:?CIFAR_SYNTH must name the cifar_synth binary}
 
@@ -10,32 +13,6 @@ W=$(mktemp -d)
 PID=
 trap '[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; chmod -R u+w "$W" 2>/dev/null; rm -rf "$W"' EXIT
 cd "$W" || exit 1
-
-FAILS=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
-
-# The test's last line: its verdict, and exit 1 when any check failed. NOTE (optional)
-# is added to a failure line, e.g. what replays the failing case.
-finish() { # NAME [NOTE]
-    if [ "$FAILS" -gt 0 ]; then
-        echo "$1: $FAILS check(s) failed${2:+ ($2)}" >&2
-        exit 1
-    fi
-    echo "$1: all checks passed"
-}
-
-# Runs a command, keeps its stdout in out.txt and its stderr in err.txt, and checks its exit code.
-expect_rc() { # CODE WHAT COMMAND...
-    local want=$1 what=$2
-    shift 2
-    "$@" >out.txt 2>err.txt
-    local rc=$?
-    if [ "$rc" = "$want" ]; then ok "$what (exit $rc)"; else
-        bad "$what: exit $rc, expected $want"
-        sed 's/^/    /' err.txt >&2
-    fi
-}
 
 # The columns of metrics.csv a rerun reproduces exactly: all but images_per_s (a timing).
 cols() { cut -d, -f1-6 "$1"; }
