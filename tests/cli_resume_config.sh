@@ -78,6 +78,12 @@ grep -q "^  steps: 80$" S/config.yaml && ok "config.yaml says 80 steps" || bad "
 grep -q "decay.shape cosine depends on train.steps" err.txt && ok "a warning that the cosine now ends later" ||
     bad "no warning about the decay depending on train.steps: $(cat err.txt)"
 
+# A resume log a hostile folder has replaced with a FIFO: refused at once, not a hang.
+rm -rf S2 && cp -a P S2 && mkfifo S2/resumes.csv
+expect_rc 2 "resumes.csv a FIFO" timeout 60 "$RESNET" train run.yaml --resume S2 --set train.steps=80
+grep -q "S2/resumes.csv: is a FIFO (named pipe), expected a regular file" err.txt && ok "names the FIFO" ||
+    bad "resumes.csv a FIFO: $(cat err.txt)"
+
 # ---- a finished run resumed: a no-op with a message ----
 rm -rf F && cp -a R F
 before=$(snap F)

@@ -177,3 +177,41 @@ FILE *fopen_regular(const char *path, char *err, size_t err_size)
     }
     return f;
 }
+
+FILE *fopen_append_regular(const char *path, char *err, size_t err_size)
+{
+    struct stat st;
+    const int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        const int e = errno;
+        /* ENXIO: a FIFO nobody reads; say what the file is rather than "no such device". */
+        if (e == ENXIO && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+            snprintf(err, err_size, "%s: is %s, expected a regular file", path, file_kind(st.st_mode));
+            errno = EINVAL; /* the caller's cue: a bad file, not an I/O failure */
+            return NULL;
+        }
+        snprintf(err, err_size, "%s: cannot open for appending: %s", path, strerror(e));
+        errno = e;
+        return NULL;
+    }
+    if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) { /* a FIFO with a reader, a device */
+        snprintf(err, err_size, "%s: is %s, expected a regular file", path, file_kind(st.st_mode));
+        close(fd);
+        errno = EINVAL;
+        return NULL;
+    }
+    const int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        const int e = errno;
+        snprintf(err, err_size, "%s: cannot open for appending: %s", path, strerror(e));
+        close(fd);
+        errno = e;
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "ab");
+    if (!f) {
+        snprintf(err, err_size, "%s: cannot open for appending: %s", path, strerror(errno));
+        close(fd);
+    }
+    return f;
+}

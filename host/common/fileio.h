@@ -52,6 +52,12 @@ int open_regular(const char *path, const char **kind);
 /* What a file of stat mode MODE is, for messages: "a directory", "a FIFO (named pipe)", ... */
 const char *file_kind(unsigned mode);
 
+/* PATH opened for appending (created if absent) without blocking on a FIFO (a FIFO
+   without a reader fails to open rather than waiting for one) and refused unless it is a
+   regular file: a log a hostile folder has replaced with a pipe must not hang the run.
+   NULL with a message naming PATH in err. */
+FILE *fopen_append_regular(const char *path, char *err, size_t err_size);
+
 /* open_regular as a stdio stream; NULL with a message naming PATH in err. */
 FILE *fopen_regular(const char *path, char *err, size_t err_size);
 

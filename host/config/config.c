@@ -1,8 +1,10 @@
 /* config.c: loads a run config (file, then --set overrides, then defaults), resolves epochs to steps and checks keys against each other. */
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include "data/cifar.h"
 #include "config/config.h"
 #include "config/config_schema.h"
@@ -301,4 +303,21 @@ int config_load(const char *path, int n_sets, char *const sets[], run_config *cf
     if ((rc = check_given(&c)) || (rc = resolve(&c)) || (rc = cross_check(&c)))
         return rc;
     return 0;
+}
+
+int config_load_quiet(const char *path, int n_sets, char *const sets[], run_config *cfg)
+{
+    fflush(stderr);
+    const int saved = dup(2), nul = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (saved >= 0 && nul >= 0)
+        dup2(nul, 2);
+    const int rc = config_load(path, n_sets, sets, cfg);
+    fflush(stderr);
+    if (saved >= 0) {
+        dup2(saved, 2);
+        close(saved);
+    }
+    if (nul >= 0)
+        close(nul);
+    return rc;
 }

@@ -74,6 +74,9 @@ typedef struct run_config {
  * to stderr and returns nonzero (EXIT_USAGE); `cfg` is then unusable.
  */
 int config_load(const char *path, int n_sets, char *const sets[], run_config *cfg);
+/* The same with its messages sent to /dev/null, for probes whose failure is an answer, not
+   an error (is this cell a valid run? does a finished run's config.yaml still load?). */
+int config_load_quiet(const char *path, int n_sets, char *const sets[], run_config *cfg);
 
 /* Print the fully resolved config as YAML that config_load accepts back unchanged. */
 void config_print(const run_config *cfg, FILE *out);

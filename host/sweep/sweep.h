@@ -3,6 +3,7 @@
 #define SWEEP_H
 
 #include <stdio.h>
+#include "common/csv.h"
 #include "sweep/sweep_slurm_conf.h"
 
 /* Entry points; register them in main.c's command table. */
@@ -257,8 +258,6 @@ int sweep_write_tables(const sweep_table *t, FILE *out);
 int sweep_analyze_metrics(const char *path, const sw_criteria *c, int *spikes, int *unrecovered,
                           int *stalled);
 
-/* Splits one CSV line in place into fields (handles "quoted, fields"); returns the count. */
-int csv_split(char *line, char **field, int max);
 
 /* ---- report_data.c ---- */
 

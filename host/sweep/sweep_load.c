@@ -7,56 +7,8 @@
 #include "common/exitcodes.h"
 #include "common/fileio.h"
 #include "common/json_min.h"
+#include "common/csv.h"
 #include "sweep/sweep.h"
-
-int csv_split(char *line, char **field, int max)
-{
-    int n = 0;
-    char *p = line;
-    line[strcspn(line, "\r\n")] = '\0';
-    while (n < max) {
-        if (*p == '"') {
-            /* "a ""quoted"", field": unquote in place */
-            char *o = ++p;
-            field[n++] = o;
-            while (*p && !(*p == '"' && p[1] != '"'))
-                *o++ = *p == '"' ? (p++, '"') : *p, p++;
-            if (*p == '"')
-                p++;
-            *o = '\0';
-            if (*p == ',' && o < p)
-                p++;
-            else if (*p != ',')
-                break;
-            else
-                p++;
-            continue;
-        }
-        field[n++] = p;
-        char *c = strchr(p, ',');
-        if (!c)
-            break;
-        *c = '\0';
-        p = c + 1;
-    }
-    return n;
-}
-
-static void csv_field(FILE *f, const char *s, int last)
-{
-    if (strpbrk(s, ",\"\n")) {
-        fputc('"', f);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', f);
-            fputc(*s, f);
-        }
-        fputc('"', f);
-    } else {
-        fputs(s, f);
-    }
-    fputc(last ? '\n' : ',', f);
-}
 
 int sweep_write_plan(const sweep_spec *spec, const sweep_plan *plan, const double *peak_lr, int with_div)
 {
@@ -68,16 +20,16 @@ int sweep_write_plan(const sweep_spec *spec, const sweep_plan *plan, const doubl
         goto fail;
     fputs("run,cell,variant,", f);
     for (int g = 0; g < spec->n_grid; g++)
-        csv_field(f, spec->grid[g].key, 0);
+        csv_put(f, spec->grid[g].key, 0);
     fputs("seed,peak_lr\n", f);
     for (int r = 0; r < plan->n_runs; r++) {
         const sw_run *run = &plan->runs[r];
         const sw_cell *cell = &plan->cells[run->cell];
-        csv_field(f, run->name, 0);
-        csv_field(f, cell->slug, 0);
-        csv_field(f, sweep_variant_name(spec, cell->variant), 0);
+        csv_put(f, run->name, 0);
+        csv_put(f, cell->slug, 0);
+        csv_put(f, sweep_variant_name(spec, cell->variant), 0);
         for (int g = 0; g < spec->n_grid; g++)
-            csv_field(f, spec->grid[g].val[cell->value[g]], 0);
+            csv_put(f, spec->grid[g].val[cell->value[g]], 0);
         fprintf(f, "%llu,%.17g\n", spec->seed[run->seed_index], peak_lr[run->cell]);
     }
     if (atomic_commit(&af, err, sizeof err) != 0)

@@ -5,6 +5,7 @@
 #include "common/exitcodes.h"
 #include "common/fileio.h"
 #include "sweep/stats.h"
+#include "common/csv.h"
 #include "sweep/sweep.h"
 
 static int complete(const sw_result *r)
@@ -123,19 +124,6 @@ static int stable_groups(const sweep_table *t, const sw_cellstat *cs, int nc, st
             s->min_all_fail = lr;
     }
     return ng;
-}
-
-static void csv_put(FILE *f, const char *s, int last)
-{
-    if (strpbrk(s, ",\"\n")) {
-        fputc('"', f);
-        for (; *s; s++)
-            fprintf(f, *s == '"' ? "\"\"" : "%c", *s);
-        fputc('"', f);
-    } else {
-        fputs(s, f);
-    }
-    fputc(last ? '\n' : ',', f);
 }
 
 static void put_keys(FILE *f, const sweep_table *t, int skip)

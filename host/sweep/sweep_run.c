@@ -47,25 +47,13 @@ void sweep_run_args(const sweep_spec *spec, const sw_cell *cell, unsigned long l
     snprintf(a->text[a->n++], sizeof a->text[0], "output.dir=%s", run_dir);
 }
 
-/* config_load with stderr sent to /dev/null, for probes whose failure is an answer, not an error. */
-static int config_load_quiet(const char *base, const sw_run_args *a, run_config *cfg)
+/* config_load_quiet of the base config with A's settings. */
+static int load_run_quiet(const char *base, const sw_run_args *a, run_config *cfg)
 {
     char *sets[SW_RUN_SETS];
     for (int i = 0; i < a->n; i++)
         sets[i] = (char *)a->text[i];
-    fflush(stderr);
-    int saved = dup(2), nul = open("/dev/null", O_WRONLY);
-    if (saved >= 0 && nul >= 0)
-        dup2(nul, 2);
-    int rc = config_load(base, a->n, sets, cfg);
-    fflush(stderr);
-    if (saved >= 0) {
-        dup2(saved, 2);
-        close(saved);
-    }
-    if (nul >= 0)
-        close(nul);
-    return rc;
+    return config_load_quiet(base, a->n, sets, cfg);
 }
 
 static int config_load_loud(const char *base, const sw_run_args *a, run_config *cfg)
@@ -98,9 +86,9 @@ int sweep_validate(const sweep_spec *spec, const sweep_plan *plan, int *with_div
     }
     sweep_run_args(spec, &plan->cells[0], spec->seed[0], 1, spec->output, a);
     *with_div = 1;
-    if (config_load_quiet(spec->base, a, cfg) != 0) {
+    if (load_run_quiet(spec->base, a, cfg) != 0) {
         sweep_run_args(spec, &plan->cells[0], spec->seed[0], 0, spec->output, a);
-        if (config_load_quiet(spec->base, a, cfg) == 0) {
+        if (load_run_quiet(spec->base, a, cfg) == 0) {
             *with_div = 0;
             fprintf(stderr, "sweep: warning: the run config has no divergence.* keys in this build; the loss "
                             "bounds of the sweep's `divergence` section are not applied: runs fail only on a "
@@ -109,7 +97,7 @@ int sweep_validate(const sweep_spec *spec, const sweep_plan *plan, int *with_div
     }
     for (int c = 0; c < plan->n_cells && rc == EXIT_OK; c++) {
         sweep_run_args(spec, &plan->cells[c], spec->seed[0], *with_div, spec->output, a);
-        if (config_load_quiet(spec->base, a, cfg) == 0) {
+        if (load_run_quiet(spec->base, a, cfg) == 0) {
             peak_lr[c] = cfg->schedule.peak_lr;
             continue;
         }
@@ -120,7 +108,7 @@ int sweep_validate(const sweep_spec *spec, const sweep_plan *plan, int *with_div
         for (int i = 0; i < n; i++) {
             a->n = 1;
             kv_text(a->text[0], sizeof a->text[0], &s[i]);
-            if (config_load_quiet(spec->base, a, cfg) == 0)
+            if (load_run_quiet(spec->base, a, cfg) == 0)
                 continue;
             if (s[i].line)
                 fprintf(stderr, "%s:%d:%d: %s: the run config %s rejects the value %s\n", spec->file, s[i].line,
@@ -162,7 +150,7 @@ static int check_runs(const sweep_spec *spec, const sweep_plan *plan, int with_d
     }
     for (int c = 0; c < plan->n_cells && rc == EXIT_OK; c++) {
         sweep_run_args(spec, &plan->cells[c], spec->seed[0], with_div, spec->output, a);
-        if (config_load_quiet(spec->base, a, cfg) != 0)
+        if (load_run_quiet(spec->base, a, cfg) != 0)
             continue; /* validate() reported it */
         if (sweep_check_data(cfg, err, sizeof err) != 0) {
             fprintf(stderr, "sweep: cell '%s': %s; nothing was run\n", plan->cells[c].slug, err);
@@ -184,7 +172,7 @@ static int check_runs(const sweep_spec *spec, const sweep_plan *plan, int with_d
         if (!sweep_run_complete(dir))
             continue;
         sweep_run_args(spec, &plan->cells[run->cell], spec->seed[run->seed_index], with_div, dir, a);
-        if (config_load_quiet(spec->base, a, cfg) != 0 || !sweep_run_changed(dir, cfg, what, 4096))
+        if (load_run_quiet(spec->base, a, cfg) != 0 || !sweep_run_changed(dir, cfg, what, 4096))
             continue;
         n_stale++;
         if (stale)

@@ -11,24 +11,6 @@
 #include "data/cifar.h"
 #include "sweep/sweep.h"
 
-/* config_load with stderr sent to /dev/null: a folder's config.yaml that no longer loads is an answer here. */
-static int load_quiet(const char *path, run_config *cfg)
-{
-    fflush(stderr);
-    const int saved = dup(2), nul = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    if (saved >= 0 && nul >= 0)
-        dup2(nul, 2);
-    const int rc = config_load(path, 0, NULL, cfg);
-    fflush(stderr);
-    if (saved >= 0) {
-        dup2(saved, 2);
-        close(saved);
-    }
-    if (nul >= 0)
-        close(nul);
-    return rc;
-}
-
 int sweep_run_changed(const char *run_dir, const run_config *cfg, char *out, size_t out_size)
 {
     char path[FILEIO_PATH_MAX], err[256], want[65];
@@ -54,7 +36,7 @@ int sweep_run_changed(const char *run_dir, const run_config *cfg, char *out, siz
     const int fd = open_regular(path, &kind); /* a FIFO would block the loader */
     if (fd >= 0)
         close(fd);
-    if (fd < 0 || load_quiet(path, old) != 0) {
+    if (fd < 0 || config_load_quiet(path, 0, NULL, old) != 0) {
         snprintf(out, out_size, "its config.yaml is missing or does not load, so what made it is unknown");
         changed = 1;
         goto done;

@@ -2,6 +2,7 @@
 #include "train/run_resume.h"
 #include "train/trainer_io.h"
 #include "common/exitcodes.h"
+#include "common/csv.h"
 #include "common/fileio.h"
 #include "data/cifar.h"
 #include <errno.h>
@@ -141,22 +142,7 @@ done:
     return rc;
 }
 
-/* A CSV field: quoted (with "" for ") when it holds a comma, a quote or a line break. */
-static void csv_field(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
+/* Appends the accepted changes (step, key, old, new) to resumes.csv, the header first in a new file. */
 int resume_log(const char *dir, long step, const resume_plan *rp, char *err, size_t err_size)
 {
     if (rp->n == 0)
@@ -164,19 +150,15 @@ int resume_log(const char *dir, long step, const resume_plan *rp, char *err, siz
     char path[FILEIO_PATH_MAX];
     path_join(path, sizeof path, dir, RUN_RESUME_LOG);
     const int fresh = access(path, F_OK) != 0;
-    FILE *f = fopen(path, "ab");
-    if (!f) {
-        snprintf(err, err_size, "%s: cannot open for appending: %s", path, strerror(errno));
-        return EXIT_RUNTIME;
-    }
+    FILE *f = fopen_append_regular(path, err, err_size);
+    if (!f)
+        return errno == EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
     if (fresh)
         fprintf(f, "%s\n", RUN_RESUME_HEADER);
     for (int i = 0; i < rp->n; i++) {
         fprintf(f, "%ld,%s,", step, rp->ch[i].key);
-        csv_field(f, rp->ch[i].old_text);
-        fputc(',', f);
-        csv_field(f, rp->ch[i].new_text);
-        fputc('\n', f);
+        csv_put(f, rp->ch[i].old_text, 0);
+        csv_put(f, rp->ch[i].new_text, 1);
     }
     const int bad = file_sync(f) != 0;
     const int e = errno;
