@@ -247,6 +247,15 @@ int main(void)
     conv_case(cfgs, n, 9, 32, 8, 8, 32, 3, 1, 1);   /* 9 images: groups of 8 + 1 */
     conv_case(cfgs, n, 2, 3, 32, 32, 16, 3, 1, 1);  /* the stem */
     conv_case(cfgs, n, 3, 5, 7, 9, 11, 3, 1, 1);    /* nothing a multiple of anything */
+    /* The weight gradient's channel-minor path (3x3, channels a multiple of 16) against
+       im2col: a map that is not a multiple of a vector (the transpose's tail), output
+       channels that leave tiles short, 48 and 64 channels (3 and 4 vectors), stride 2 on
+       an odd size, no padding. */
+    conv_case(cfgs, n, 3, 16, 5, 7, 11, 3, 1, 1);
+    conv_case(cfgs, n, 2, 48, 6, 5, 9, 3, 1, 1);
+    conv_case(cfgs, n, 3, 64, 4, 4, 7, 3, 1, 1);
+    conv_case(cfgs, n, 2, 16, 7, 7, 5, 3, 2, 1);
+    conv_case(cfgs, n, 2, 32, 6, 6, 3, 3, 1, 0);
     conv_case(cfgs, n, 2, 4, 9, 9, 6, 5, 1, 2);     /* 5x5 "same" */
     conv_case(cfgs, n, 2, 6, 6, 6, 7, 1, 1, 0);     /* 1x1 */
     conv_case(cfgs, n, 2, 3, 6, 6, 5, 3, 1, 0);     /* stride 1 without padding: im2col */

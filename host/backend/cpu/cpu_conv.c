@@ -25,6 +25,13 @@
  * at the same padding, so it takes the same path; other shapes multiply W^T * dy into a
  * column buffer and scatter it back with col2im.
  *
+ * The weight gradient of a 3x3 convolution whose input channels fill whole vectors (16
+ * of them, any stride and padding: all but the stem in a CIFAR ResNet) takes wgrad_hwc
+ * instead: each input image transposed once to channel-minor with zero padding, dy read
+ * where it lies, the channels along the vector. The same terms in the same order as
+ * wgrad_rows on the column matrix, so the same bits (test_cpu_repro compares the two);
+ * it needs neither the shifted copies nor dy transposed, and the stride-2 ones no im2col.
+ *
  * Threads: the forward and backward-data passes split the batch into one task per image,
  * each writing its own output; the weight gradient splits it into fixed groups of images
  * (wgrad_group(): a size from the shape alone), each summing into its own partial
@@ -284,6 +291,36 @@ static int wgrad_group(const conv_shape *s)
     return (int)(g < s->n ? g : s->n);
 }
 
+/* The weight gradient through wgrad_hwc (cpu_kern.h): 3x3 filters on whole vectors of
+   input channels, any stride and padding. It needs no column matrix and no transposed
+   dy, only each input image transposed once, and gives wgrad_rows' bits. */
+static int wgrad_hwc_ok(backend *b, const conv_shape *s)
+{
+    return !((cpu_backend *)b)->conv_im2col_only && s->r == 3 && s->c % CPU_KERN_MPAD == 0;
+}
+
+/* Floats of one image transposed with its padding (hwc_pad). */
+static long padded_floats(const conv_shape *s)
+{
+    return (long)(s->h + 2 * s->pad) * (s->w + 2 * s->pad) * s->c;
+}
+
+static void wgrad_hwc_task(void *ctx, int t, int worker)
+{
+    const conv_job *J = ctx;
+    const conv_shape *s = J->s;
+    const cpu_kernels *kern = ((cpu_backend *)J->b)->kern;
+    const int i0 = t * J->G, G = s->n - i0 < J->G ? s->n - i0 : J->G;
+    const long per = padded_floats(s), ohw = (long)s->oh * s->ow;
+    float *xt = cpu_worker_buf(J->b, worker, CPU_WB_PLANES, sizeof(float) * (size_t)(per * J->G));
+    for (int g = 0; g < G; g++)
+        kern->hwc_pad(s->c, s->h, s->w, s->pad, J->in + (size_t)(i0 + g) * s->c * s->h * s->w, xt + per * g);
+    const cpu_wgrad_geom q = {.M = s->k, .C = s->c, .G = G, .oh = s->oh, .ow = s->ow, .stride = s->stride,
+                              .W2 = s->w + 2 * s->pad, .xt_img = per, .dy_img = (long)s->k * ohw};
+    kern->wgrad_hwc(&q, xt, J->ap + (size_t)i0 * s->k * ohw,
+                                           J->out + (size_t)t * s->k * s->c * 9);
+}
+
 static void wgrad_task(void *ctx, int t, int worker)
 {
     const conv_job *J = ctx;
@@ -347,7 +384,7 @@ void cpu_conv_bwd_filter(backend *b, const conv_shape *s, const float *x, const 
     const int G = wgrad_group(s), tasks = (s->n + G - 1) / G;
     float *partial = cpu_shared(b, CPU_SB_PARTIAL, (size_t)tasks * (size_t)nw);
     conv_job J = {b, s, x, dy, partial, G};
-    cpu_parallel(b, tasks, wgrad_task, &J);
+    cpu_parallel(b, tasks, wgrad_hwc_ok(b, s) ? wgrad_hwc_task : wgrad_task, &J);
     sum_job S = {partial, nw, tasks, dw};
     cpu_parallel(b, cpu_chunks(nw), sum_task, &S);
 }

@@ -1,12 +1,14 @@
-/* cpu_kern.h: the CPU backend's inner loops (the convolution's product over row pointers and its weight-gradient dual, batch norm's passes), one table per instruction set. */
+/* cpu_kern.h: the CPU backend's inner loops (the convolution's product over row pointers, the weight gradient's two forms, batch norm's passes), one table per instruction set. */
 #ifndef CPU_KERN_H
 #define CPU_KERN_H
 
 /*
- * Both loops read their second operand through an array of row pointers, rows[j][p]: a
- * convolution's column matrix without building it (cpu_conv.c points each (channel,
- * kernel row, kernel column) at a shifted copy of the input plane), or an im2col buffer
- * where the shape needs one.
+ * conv_rows and wgrad_rows read their second operand through an array of row pointers,
+ * rows[j][p]: a convolution's column matrix without building it (cpu_conv.c points each
+ * (channel, kernel row, kernel column) at a shifted copy of the input plane), or an
+ * im2col buffer where the shape needs one. wgrad_hwc computes wgrad_rows' sums for 3x3
+ * filters from the input laid out channel-minor instead (hwc_pad), with the channels
+ * along the vector.
  *
  * The same bits on every processor. Each variant (cpu_kern_avx512.c, cpu_kern_avx2.c,
  * cpu_kern_base.c: one source, cpu_kern_impl.h, compiled with different -m flags)
@@ -28,6 +30,16 @@
    a run goes to sum j mod 8 (the run's last n mod 8 values to sums 0, 1, ...). */
 #define CPU_KERN_SUM_LANES 8
 
+/* The operands of wgrad_hwc (cpu_conv.c fills it). */
+typedef struct cpu_wgrad_geom {
+    int M;               /* output channels: rows of dy */
+    int C;               /* input channels, a multiple of CPU_KERN_MPAD */
+    int G;               /* images */
+    int oh, ow, stride;  /* the output's size; the filter's step on the input */
+    int W2;              /* positions per row of xt: the input's width with both paddings */
+    long xt_img, dy_img; /* floats from one image to the next in xt and in dy */
+} cpu_wgrad_geom;
+
 typedef struct cpu_kernels {
     const char *name;  /* "avx512", "avx2", "baseline" */
     int mr;            /* rows per tile of conv_rows: pack_a pads M to a multiple of it */
@@ -45,6 +57,22 @@ typedef struct cpu_kernels {
        multiple of CPU_KERN_MPAD, rows m >= M of `at` readable). Overwrites out. */
     void (*wgrad_rows)(int M, int J, int G, long P, long ldt, const float *at, const float *const *rows,
                        float *out);
+
+    /* The weight gradient of a 3x3 convolution from its input transposed and padded,
+       xt_g[(iy * W2 + ix) * C + ci] (iy, ix counted from the padding's first row and
+       column, which hold zeros), and dy_g as it is:
+         out[m * 9C + ci * 9 + kh * 3 + kw] = sum over images g = 0..G-1, then oy =
+         0..oh-1, ox = 0..ow-1, in that order, of dy_g[m * oh*ow + oy*ow + ox] *
+         xt_g[((oy * stride + kh) * W2 + ox * stride + kw) * C + ci],
+       xt_g = xt + g * xt_img, dy_g = dy + g * dy_img. These are wgrad_rows' terms on the
+       same convolution's column matrix in wgrad_rows' order, so it gives the same bits.
+       Overwrites out. */
+    void (*wgrad_hwc)(const cpu_wgrad_geom *q, const float *xt, const float *dy, float *out);
+    /* xt = image x (c x h x w, c a multiple of CPU_KERN_MPAD) channel-minor with its
+       padding, the layout wgrad_hwc reads: xt[((y + pad) * W2 + x + pad) * c + ci] =
+       x[(ci * h + y) * w + x] for W2 = w + 2 pad, and zeros in the padding. Moves values
+       only, so every variant writes the same bits. */
+    void (*hwc_pad)(int c, int h, int w, int pad, const float *x, float *xt);
 
     /* Batch norm over one run of n values of a channel (cpu_bn.c), the sums added into
        the CPU_KERN_SUM_LANES partial sums s, q, sd, sx: */

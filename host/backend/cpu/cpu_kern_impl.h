@@ -204,6 +204,139 @@ static void wgrad_rows(int M, int J, int G, long P, long ldt, const float *at, c
     }
 }
 
+/* One register tile of wgrad_hwc: wm rows m from m0, by kernel row kh's three columns kw
+   times nvt vectors of input channels from vector v0. The channels lie along the vector
+   (xt is channel-minor), so each accumulator lane is one output and no horizontal sum
+   is needed; dy's value at a position is the broadcast operand, read where dy lies. */
+static inline __attribute__((always_inline)) void hwc_tile(int wm, int nvt, const cpu_wgrad_geom *q,
+                                                         const float *xt, const float *dy, int m0, int kh,
+                                                         int v0, float *out)
+{
+    kvec acc[KERN_WACC]; /* acc[(i * 3 + kw) * nvt + v] */
+    for (int e = 0; e < wm * 3 * nvt; e++)
+        acc[e] = (kvec){0};
+    const long C = q->C, P = (long)q->oh * q->ow, step = (long)q->stride * C;
+    const long rowstep = (long)q->stride * q->W2 * C;
+    for (int g = 0; g < q->G; g++) {
+        const float *xr = xt + g * q->xt_img + kh * q->W2 * C + v0 * KERN_VW;
+        const float *dr = dy + g * q->dy_img + m0 * P;
+        for (int oy = 0; oy < q->oh; oy++, xr += rowstep, dr += q->ow) {
+            const float *x = xr;
+            for (int ox = 0; ox < q->ow; ox++, x += step) {
+                kvec b[KERN_WACC];
+                for (int i = 0; i < wm; i++)
+                    b[i] = kset1(dr[i * P + ox]);
+                for (int kw = 0; kw < 3; kw++)
+                    for (int v = 0; v < nvt; v++) {
+                        const kvec xv = kload(x + kw * C + v * KERN_VW);
+                        for (int i = 0; i < wm; i++)
+                            acc[(i * 3 + kw) * nvt + v] = kfma(xv, b[i], acc[(i * 3 + kw) * nvt + v]);
+                    }
+            }
+        }
+    }
+    for (int i = 0; i < wm; i++)
+        for (int kw = 0; kw < 3; kw++)
+            for (int v = 0; v < nvt; v++) {
+                float lane[KERN_VW];
+                kstore(lane, acc[(i * 3 + kw) * nvt + v]);
+                float *o = out + (long)(m0 + i) * 9 * C + (long)(v0 + v) * KERN_VW * 9 + kh * 3 + kw;
+                for (int l = 0; l < KERN_VW; l++)
+                    o[l * 9] = lane[l];
+            }
+}
+
+/* Rows m per tile for nvt vectors of channels: the accumulators (wm * 3 * nvt) and
+   the wm broadcasts must stay in registers. */
+#define HWC_TILES(nvt, WM)                                                                                  \
+    for (int m0 = 0; m0 < q->M;) {                                                                         \
+        if (q->M - m0 >= (WM)) {                                                                           \
+            hwc_tile((WM), (nvt), q, xt, dy, m0, kh, v0, out);                                             \
+            m0 += (WM);                                                                                    \
+        } else {                                                                                           \
+            hwc_tile(1, (nvt), q, xt, dy, m0, kh, v0, out);                                                \
+            m0 += 1;                                                                                       \
+        }                                                                                                  \
+    }
+
+static void wgrad_hwc(const cpu_wgrad_geom *q, const float *xt, const float *dy, float *out)
+{
+    const int nv = q->C / KERN_VW;
+    /* Channel vectors per tile: 4, 2 or 1, whichever divides the channels' and fits. */
+    const int nvt = nv % 4 == 0 && KERN_HWC_WM4 ? 4 : nv % 2 == 0 && KERN_HWC_WM2 ? 2 : 1;
+    for (int v0 = 0; v0 < nv; v0 += nvt)
+        for (int kh = 0; kh < 3; kh++) {
+            if (nvt == 4) {
+                HWC_TILES(4, KERN_HWC_WM4 ? KERN_HWC_WM4 : 1)
+            } else if (nvt == 2) {
+                HWC_TILES(2, KERN_HWC_WM2 ? KERN_HWC_WM2 : 1)
+            } else {
+                HWC_TILES(1, KERN_HWC_WM1)
+            }
+        }
+}
+
+/* Masks of the transpose in hwc_pad: stage b exchanges bit b between the row and the
+   column index of every element whose two bits differ (rows i and i + b, i without
+   bit b); after the stages for every bit, element (i, j) sits at (j, i). */
+typedef int kivec __attribute__((vector_size(KERN_VW * 4)));
+#define HWC_LO(j, b) (((j) & (b)) ? KERN_VW + (j) - (b) : (j))
+#define HWC_HI(j, b) (((j) & (b)) ? KERN_VW + (j) : (j) + (b))
+#if KERN_VW == 16
+#define HWC_MASK(F, b)                                                                                      \
+    {F(0, b), F(1, b), F(2, b),  F(3, b),  F(4, b),  F(5, b),  F(6, b),  F(7, b),                          \
+     F(8, b), F(9, b), F(10, b), F(11, b), F(12, b), F(13, b), F(14, b), F(15, b)}
+#elif KERN_VW == 8
+#define HWC_MASK(F, b) {F(0, b), F(1, b), F(2, b), F(3, b), F(4, b), F(5, b), F(6, b), F(7, b)}
+#else
+#define HWC_MASK(F, b) {F(0, b), F(1, b), F(2, b), F(3, b)}
+#endif
+#define HWC_STAGE(r, b)                                                                                     \
+    for (int i = 0; i < KERN_VW; i++)                                                                      \
+        if (!(i & (b))) {                                                                                  \
+            const kvec lo = __builtin_shuffle(r[i], r[i + (b)], (kivec)HWC_MASK(HWC_LO, b));               \
+            r[i + (b)] = __builtin_shuffle(r[i], r[i + (b)], (kivec)HWC_MASK(HWC_HI, b));                  \
+            r[i] = lo;                                                                                     \
+        }
+
+static void hwc_pad(int c, int h, int w, int pad, const float *x, float *xt)
+{
+    const long W2 = w + 2 * pad, rowf = W2 * c, hw = (long)h * w, side = (long)pad * c;
+    memset(xt, 0, sizeof(float) * (size_t)(pad * rowf));
+    memset(xt + (pad + h) * rowf, 0, sizeof(float) * (size_t)(pad * rowf));
+    for (int y = 0; y < h; y++) {
+        memset(xt + (y + pad) * rowf, 0, sizeof(float) * (size_t)side);
+        memset(xt + (y + pad) * rowf + (long)(pad + w) * c, 0, sizeof(float) * (size_t)side);
+    }
+    /* KERN_VW positions (along the plane, across its rows) by KERN_VW channels at a time:
+       a row of vector loads from each plane, transposed in registers, each position's
+       channels stored as one vector. */
+    long p = 0;
+    for (; p + KERN_VW <= hw; p += KERN_VW)
+        for (int c0 = 0; c0 < c; c0 += KERN_VW) {
+            kvec r[KERN_VW];
+            for (int i = 0; i < KERN_VW; i++)
+                r[i] = kload(x + (c0 + i) * hw + p);
+#if KERN_VW >= 16
+            HWC_STAGE(r, 8)
+#endif
+#if KERN_VW >= 8
+            HWC_STAGE(r, 4)
+#endif
+            HWC_STAGE(r, 2)
+            HWC_STAGE(r, 1)
+            long y = p / w, xx = p % w;
+            for (int j = 0; j < KERN_VW; j++) {
+                kstore(xt + ((y + pad) * W2 + xx + pad) * c + c0, r[j]);
+                if (++xx == w)
+                    xx = 0, y++;
+            }
+        }
+    for (; p < hw; p++) /* the last hw mod KERN_VW positions */
+        for (int ci = 0; ci < c; ci++)
+            xt[((p / w + pad) * W2 + p % w + pad) * c + ci] = x[ci * hw + p];
+}
+
 /* ---- batch norm's passes over one run of n values of a channel ---- */
 
 typedef double kd8 __attribute__((vector_size(64)));
@@ -284,6 +417,8 @@ const cpu_kernels KERN_TABLE = {
     .pack_a = pack_a,
     .conv_rows = conv_rows,
     .wgrad_rows = wgrad_rows,
+    .wgrad_hwc = wgrad_hwc,
+    .hwc_pad = hwc_pad,
     .bn_sum = bn_sum,
     .bn_sqdev = bn_sqdev,
     .bn_bwd_sums = bn_bwd_sums,
