@@ -9,10 +9,8 @@ SRC="${RESNET_SRC:?RESNET_SRC must name the source tree}"
 SYNTH="${CIFAR_SYNTH:?CIFAR_SYNTH must name cifar_synth}"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-fail=0
-pass=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*" >&2; fail=$((fail + 1)); }
+# shellcheck source=lib_check.sh
+. "$(dirname "$0")/lib_check.sh" || exit 1
 
 # ---- 1. a gpu test without a device: skipped, or failed when a GPU is required ----
 # CUDA_VISIBLE_DEVICES= hides every device, so this holds on a GPU machine too.
@@ -144,5 +142,4 @@ else
         bad "the smoke runs are not one with the graph and one without"
 fi
 
-echo "cli_gpu_check: $pass passed, $fail failed"
-[ $fail = 0 ]
+finish cli_gpu_check
