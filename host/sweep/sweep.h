@@ -193,14 +193,6 @@ int sweep_run_changed(const char *run_dir, const struct run_config *cfg, char *o
 /* Whether every data file CFG's run reads is there, regular and readable; 0 or EXIT_USAGE with a message. */
 int sweep_check_data(const struct run_config *cfg, char *err, size_t err_size);
 
-/* ---- sweep_signals.c ---- */
-
-/* One-shot handlers for SIGINT, SIGTERM and SIGHUP, whatever was inherited; SIGPIPE ignored. */
-void sweep_signals_install(void);
-
-/* The stop signal received since sweep_signals_install, or 0. */
-int sweep_stop_signal(void);
-
 /* ---- sweep_results.c ---- */
 
 #define SW_PLAN_FILE "plan.csv"

@@ -16,6 +16,7 @@
 #include "common/fileio.h"
 #include "common/json_min.h"
 #include "common/run_lock.h"
+#include "common/stop_signals.h"
 #include "sweep/sweep.h"
 
 /* KEY=VALUE; both parts are bounded (SW_KEY, SW_VAL) so it always fits. */
@@ -452,7 +453,15 @@ int sweep_execute(const sweep_spec *spec, const sweep_plan *plan, int jobs)
         if (stale[r] && sweep_clear_run(dir) != 0)
             rc = EXIT_RUNTIME;
     }
-    sweep_signals_install();
+    /* Installed whatever the sweep inherited: a sweep started as a script's background
+       job has SIGINT ignored, and would otherwise go on while each run it starts is
+       stopped by the same Ctrl-C. A second signal takes the default action: the sweep
+       dies, and its runs with it (PR_SET_PDEATHSIG), for a user who will not wait for
+       them to checkpoint. Progress into a closed pipe (`resnet sweep ... | head`) must
+       not kill the sweep, which would take its runs down with it. */
+    stop_signals sigs;
+    stop_signals_install(&sigs);
+    closed_output_as_error();
 
     /* The runs share this machine's cores: each CPU run's train.threads 0 (auto) then
        takes 1/jobs of them (host/backend/backend.h). A value the user set is kept. */
@@ -468,7 +477,7 @@ int sweep_execute(const sweep_spec *spec, const sweep_plan *plan, int jobs)
     double ran_s = 0.0;
     int next = 0, running = 0, done_runs = 0, skipped = 0, failed = 0, stopping = 0;
     while (next < N || running > 0) {
-        const int sig = sweep_stop_signal();
+        const int sig = stop_signal_received();
         if (sig && !stopping) {
             /* Each run gets the signal once (it is in a process group of its own), stops
                after its step with a checkpoint, and is redone by the next sweep. */

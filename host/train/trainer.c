@@ -4,7 +4,7 @@
 #include "common/exitcodes.h"
 #include "common/json_min.h"
 #include "train/train_step.h"
-#include "train/trainer_signals.h"
+#include "common/stop_signals.h"
 #include "batch.h"
 #include <errno.h>
 #include <math.h>

@@ -1,5 +1,5 @@
-/* trainer_signals.c: signals during training: SIGINT/SIGTERM/SIGHUP ask for a clean stop after the current step (a second one ends the process at once); SIGXFSZ and SIGPIPE are ignored. */
-#include "train/trainer_signals.h"
+/* stop_signals.c: SIGINT/SIGTERM/SIGHUP as a request to stop cleanly (a second one ends the process at once), for a training run and for a sweep; SIGXFSZ and SIGPIPE as write errors. */
+#include "common/stop_signals.h"
 #include <string.h>
 
 /* The one piece of global state: a signal handler receives no context pointer. */

@@ -1,6 +1,6 @@
-/* trainer_signals.h: signals during training: SIGINT/SIGTERM/SIGHUP ask for a clean stop after the current step (a second one ends the process at once); SIGXFSZ and SIGPIPE are ignored. */
-#ifndef TRAINER_SIGNALS_H
-#define TRAINER_SIGNALS_H
+/* stop_signals.h: SIGINT/SIGTERM/SIGHUP as a request to stop cleanly (a second one ends the process at once), for a training run and for a sweep; SIGXFSZ and SIGPIPE as write errors. */
+#ifndef STOP_SIGNALS_H
+#define STOP_SIGNALS_H
 
 #include <signal.h>
 
@@ -11,7 +11,8 @@ typedef struct stop_signals {
 
 /*
  * Installs the handlers for SIGINT, SIGTERM and SIGHUP, one-shot: the first delivery of
- * any only records the signal, which the training loop polls between steps, and puts all
+ * any only records the signal, which the caller's loop polls (the trainer between steps,
+ * the sweep between waits for its runs), and puts all
  * three back to the default action, so a second one kills the process at once,
  * e.g. while a long step or the checkpoint write is still running. Killed there, the
  * folder still holds the previous checkpoint or the new one, whole (fileio.h).
