@@ -236,6 +236,11 @@ typedef struct sw_cellstat {
 /* with_div: whether the trainer was given the divergence.* keys (recorded for the reader). */
 int sweep_write_plan(const sweep_spec *spec, const sweep_plan *plan, const double *cell_peak_lr, int with_div);
 
+/* How a run ended, in a few words, from its summary.json: "diverged at step S (WHY)",
+   "finished, test error E%", or the status itself ("?" without one). */
+struct json_flat;
+void sweep_summary_phrase(const struct json_flat *j, char *out, size_t out_size);
+
 /* Reads DIR's plan and every run's summary.json and metrics.csv; 0 or an exit code. */
 int sweep_table_load(const char *dir, sweep_table *t);
 void sweep_table_free(sweep_table *t);

@@ -184,6 +184,23 @@ static const char *str_either(const json_flat *j, const char *a, const char *b)
     return s ? s : b ? json_get(j, b) : NULL;
 }
 
+void sweep_summary_phrase(const struct json_flat *j, char *out, size_t out_size)
+{
+    const char *st = json_get(j, "status");
+    double e;
+    if (!st) {
+        snprintf(out, out_size, "?");
+    } else if (!strcmp(st, "diverged")) {
+        const char *step = str_either(j, "divergence.step", "fail_step");
+        const char *why = str_either(j, "divergence.reason", "fail_criterion");
+        snprintf(out, out_size, "diverged at step %s (%s)", step ? step : "?", why ? why : "?");
+    } else if (!strcmp(st, "finished") && json_get_num(j, "final_test_error", &e)) {
+        snprintf(out, out_size, "finished, test error %.2f%%", 100 * e);
+    } else {
+        snprintf(out, out_size, "%s", st);
+    }
+}
+
 /*
  * One run's row from its folder. The summary is read tolerantly: flat keys as the sweep
  * protocol names them (fail_criterion, fail_step, ...) or the trainer's nested

@@ -271,17 +271,7 @@ static void describe_end(const char *run_dir, int status, char *out, size_t out_
     path_join(path, sizeof path, run_dir, "summary.json");
     if (json_flat_load(path, &j, err, sizeof err) == 0 && json_get(&j, "status")) {
         const char *st = json_get(&j, "status");
-        double e;
-        if (!strcmp(st, "diverged")) {
-            const char *why = json_get(&j, "divergence.reason") ? json_get(&j, "divergence.reason")
-                                                                : json_get(&j, "fail_criterion");
-            const char *step = json_get(&j, "divergence.step") ? json_get(&j, "divergence.step")
-                                                               : json_get(&j, "fail_step");
-            snprintf(out, out_size, "diverged at step %s (%s)", step ? step : "?", why ? why : "?");
-        } else if (!strcmp(st, "finished") && json_get_num(&j, "final_test_error", &e))
-            snprintf(out, out_size, "finished, test error %.2f%%", 100 * e);
-        else
-            snprintf(out, out_size, "%s", st);
+        sweep_summary_phrase(&j, out, out_size);
         if (!strcmp(st, "finished") || !strcmp(st, "diverged"))
             return;
     } else {

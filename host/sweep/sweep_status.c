@@ -80,23 +80,11 @@ static void done_detail(const char *run, char *out, size_t out_size)
 {
     char path[FILEIO_PATH_MAX], err[256];
     json_flat j;
-    double e;
     path_join(path, sizeof path, run, "summary.json");
-    if (json_flat_load(path, &j, err, sizeof err) != 0 || !json_get(&j, "status")) {
+    if (json_flat_load(path, &j, err, sizeof err) != 0)
         snprintf(out, out_size, "?");
-        return;
-    }
-    const char *st = json_get(&j, "status");
-    if (!strcmp(st, "diverged")) {
-        const char *step = json_get(&j, "divergence.step") ? json_get(&j, "divergence.step") : json_get(&j, "fail_step");
-        const char *why = json_get(&j, "divergence.reason") ? json_get(&j, "divergence.reason")
-                                                            : json_get(&j, "fail_criterion");
-        snprintf(out, out_size, "diverged at step %s (%s)", step ? step : "?", why ? why : "?");
-    } else if (json_get_num(&j, "final_test_error", &e)) {
-        snprintf(out, out_size, "%s, test error %.2f%%", st, 100 * e);
-    } else {
-        snprintf(out, out_size, "%s", st);
-    }
+    else
+        sweep_summary_phrase(&j, out, out_size); /* a done run: finished or diverged */
 }
 
 /* The pid holding DIR/.sweep.lock (a local sweep at work), or 0. */
