@@ -363,7 +363,8 @@ static void sum_task(void *ctx, int t, int worker)
 {
     (void)worker;
     const sum_job *S = ctx;
-    const long lo = t * CPU_CHUNK, hi = lo + CPU_CHUNK < S->count ? lo + CPU_CHUNK : S->count;
+    long lo, hi;
+    cpu_chunk_range(t, S->count, &lo, &hi);
     float *out = S->out;
     memcpy(out + lo, S->partial + lo, sizeof(float) * (size_t)(hi - lo));
     for (int q = 1; q < S->parts; q++) {

@@ -54,6 +54,12 @@ static inline void cpu_parallel(backend *b, int tasks, cpu_task_fn fn, void *ctx
    chunks, and any per-chunk partial sums, do not depend on the thread count). */
 #define CPU_CHUNK 16384L
 static inline int cpu_chunks(long count) { return (int)((count + CPU_CHUNK - 1) / CPU_CHUNK); }
+/* Task t's chunk of COUNT items: [*lo, *hi). */
+static inline void cpu_chunk_range(int t, long count, long *lo, long *hi)
+{
+    *lo = (long)t * CPU_CHUNK;
+    *hi = *lo + CPU_CHUNK < count ? *lo + CPU_CHUNK : count;
+}
 
 /* ---- cpu_threads.c ---- */
 /* The cores this process may run on (its affinity mask). */

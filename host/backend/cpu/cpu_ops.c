@@ -11,15 +11,12 @@ typedef struct ew_job {
     float *y;
 } ew_job;
 
-#define EW_RANGE(J, t)                                                      \
-    const long lo = (long)(t) * CPU_CHUNK;                                  \
-    const long hi = lo + CPU_CHUNK < (J)->count ? lo + CPU_CHUNK : (J)->count
-
 static void relu_task(void *ctx, int t, int worker)
 {
     (void)worker;
     const ew_job *J = ctx;
-    EW_RANGE(J, t);
+    long lo, hi;
+    cpu_chunk_range(t, J->count, &lo, &hi);
     for (long i = lo; i < hi; i++)
         J->y[i] = relu_one(J->a[i]);
 }
@@ -28,7 +25,8 @@ static void add_relu_task(void *ctx, int t, int worker)
 {
     (void)worker;
     const ew_job *J = ctx;
-    EW_RANGE(J, t);
+    long lo, hi;
+    cpu_chunk_range(t, J->count, &lo, &hi);
     for (long i = lo; i < hi; i++)
         J->y[i] = relu_one(J->a[i] + J->c[i]);
 }
@@ -37,7 +35,8 @@ static void relu_bwd_task(void *ctx, int t, int worker)
 {
     (void)worker;
     const ew_job *J = ctx;
-    EW_RANGE(J, t);
+    long lo, hi;
+    cpu_chunk_range(t, J->count, &lo, &hi);
     for (long i = lo; i < hi; i++)
         J->y[i] = relu_grad_one(J->a[i], J->c[i]);
 }
@@ -46,7 +45,8 @@ static void add_acc_task(void *ctx, int t, int worker)
 {
     (void)worker;
     const ew_job *J = ctx;
-    EW_RANGE(J, t);
+    long lo, hi;
+    cpu_chunk_range(t, J->count, &lo, &hi);
     for (long i = lo; i < hi; i++)
         J->y[i] += J->a[i];
 }

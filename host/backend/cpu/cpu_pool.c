@@ -149,8 +149,6 @@ void cpu_pool_destroy(cpu_pool *p)
     free(p);
 }
 
-int cpu_pool_threads(const cpu_pool *p) { return p->threads; }
-
 void cpu_pool_run(cpu_pool *p, int tasks, cpu_task_fn fn, void *ctx)
 {
     if (p->threads == 1 || tasks <= 1) {

@@ -29,7 +29,6 @@ typedef void (*cpu_task_fn)(void *ctx, int task, int worker);
    with a message on stderr when the threads cannot be started. */
 cpu_pool *cpu_pool_create(int threads);
 void cpu_pool_destroy(cpu_pool *p);
-int cpu_pool_threads(const cpu_pool *p);
 
 /* Runs fn(ctx, t, worker) for every t in 0..tasks-1 and returns when all have finished.
    Not reentrant: a task must not call cpu_pool_run. */

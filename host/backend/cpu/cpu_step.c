@@ -76,7 +76,8 @@ static void health_task(void *ctx, int t, int worker)
 {
     (void)worker;
     const health_job *J = ctx;
-    const long lo = t * CPU_CHUNK, hi = lo + CPU_CHUNK < J->count ? lo + CPU_CHUNK : J->count;
+    long lo, hi;
+    cpu_chunk_range(t, J->count, &lo, &hi);
     double sq = 0.0;
     int bad_g = 0, bad_w = 0;
     for (long i = lo; i < hi; i++) {
@@ -132,7 +133,8 @@ static void sgd_task(void *ctx, int t, int worker)
 {
     (void)worker;
     const sgd_job *J = ctx;
-    const long lo = t * CPU_CHUNK, hi = lo + CPU_CHUNK < J->count ? lo + CPU_CHUNK : J->count;
+    long lo, hi;
+    cpu_chunk_range(t, J->count, &lo, &hi);
     const float m = J->h->momentum, wd = J->h->weight_decay;
     for (long i = lo; i < hi; i++)
         sgd_update_one(&J->w[i], J->g[i], &J->v[i], J->lr, m, wd, J->h->nesterov);
