@@ -2,16 +2,6 @@
 # cli_resume_config.sh: --resume refuses a changed config (exit 2, every changed key with old and new value, nothing touched), identifies data files by content, logs accepted changes to resumes.csv; a finished run resumed is a no-op; wall time and throughput add up over the pieces; --stop-after T finishes.
 . "$(dirname "$0")/lib_train.sh" || exit 1
 
-says() { # TEXT WHAT: err.txt holds TEXT
-    grep -qF -- "$1" err.txt && ok "$2: message says '$1'" || bad "$2: message lacks '$1': $(cat err.txt)"
-}
-snap() { (cd "$1" && find . -printf '%p %y %s %m %l %T@\n' | sort && find . -type f -exec md5sum {} + | sort -k2); }
-unchanged() { # DIR BEFORE WHAT
-    if [ "$(snap "$1")" = "$2" ]; then ok "$3: $1 unchanged"; else
-        bad "$3: $1 changed"
-        diff <(echo "$2") <(snap "$1") | head -8 >&2
-    fi
-}
 summary_num() { sed -n "s/^  \"$2\": \([-0-9.e+]*\),\{0,1\}$/\1/p" "$1/summary.json"; }
 train() { "$RESNET" train run.yaml "$@"; }
 

@@ -2,10 +2,6 @@
 # cli_run_lock.sh: one run folder, one process: a second `resnet train` into a live run's folder (--overwrite, --resume, a fresh run) exits 2 naming the folder and the holder's pid and changes nothing; a SIGKILLed run leaves no stale lock.
 . "$(dirname "$0")/lib_train.sh" || exit 1
 
-says() { # TEXT WHAT: err.txt holds TEXT
-    grep -qF -- "$1" err.txt && ok "$2: message says '$1'" || bad "$2: message lacks '$1': $(cat err.txt)"
-}
-
 make_synth_data
 write_run_config 60 30
 

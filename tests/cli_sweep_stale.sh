@@ -2,10 +2,6 @@
 # cli_sweep_stale.sh: a sweep rerun after its file changed is an error naming the runs and keys (or, with --rerun-changed, redoes them in place); grid values compare as values; missing data fails the dry run; a child's exit-2 error is shown; SIGINT/SIGTERM stop the children and the sweep cleanly; finished runs report elapsed time and an ETA.
 . "$(dirname "$0")/lib_train.sh" || exit 1
 
-says() { # FILE TEXT WHAT
-    grep -qF -- "$2" "$1" && ok "$3: says '$2'" || bad "$3: lacks '$2': $(head -c 800 "$1")"
-}
-snap() { (cd "$1" && find . -printf '%p %y %s %T@\n' | sort); }
 sweep() { timeout 120 "$RESNET" sweep "$@"; }
 
 make_synth_data
@@ -24,8 +20,8 @@ EOF
 
 write_sweep S.yaml 12
 expect_rc 0 "first sweep" sweep S.yaml
-says err.txt "elapsed" "a finished run's line"
-says err.txt "ETA" "a finished run's line"
+says "elapsed" "a finished run's line"
+says "ETA" "a finished run's line"
 expect_rc 0 "rerun, unchanged" sweep S.yaml
 [ "$(grep -c "already done, skipped" err.txt)" = 2 ] && ok "rerun skips both runs" || bad "rerun: $(cat err.txt)"
 
@@ -33,12 +29,12 @@ expect_rc 0 "rerun, unchanged" sweep S.yaml
 write_sweep S.yaml 14
 before=$(snap SW)
 expect_rc 2 "rerun after train.steps changed in set:" sweep S.yaml
-says err.txt "peak_lr-0.05_seed-0: finished, but with another config: train.steps: 12 -> 14" "stale run named"
-says err.txt "peak_lr-0.1_seed-0: finished, but with another config: train.steps: 12 -> 14" "stale run named"
-says err.txt "--rerun-changed" "the way out"
-[ "$(snap SW)" = "$before" ] && ok "nothing in SW changed" || bad "SW changed: $(diff <(echo "$before") <(snap SW) | head -5)"
+says "peak_lr-0.05_seed-0: finished, but with another config: train.steps: 12 -> 14" "stale run named"
+says "peak_lr-0.1_seed-0: finished, but with another config: train.steps: 12 -> 14" "stale run named"
+says "--rerun-changed" "the way out"
+unchanged SW "$before" "the refused rerun"
 expect_rc 2 "the dry run says so too" sweep S.yaml --dry-run
-says err.txt "train.steps: 12 -> 14" "dry run"
+says "train.steps: 12 -> 14" "dry run"
 expect_rc 0 "--rerun-changed redoes them" sweep S.yaml --rerun-changed
 for r in SW/peak_lr-0.05_seed-0 SW/peak_lr-0.1_seed-0; do
     grep -q '"steps_run": 14,' $r/summary.json && ok "$r reran with 14 steps" || bad "$r: $(grep steps_run $r/summary.json)"
@@ -51,16 +47,16 @@ expect_rc 0 "rerun after --rerun-changed, unchanged" sweep S.yaml
 # ---- grid values compare as values ----
 write_sweep D.yaml 12 "[0.1, 0.10]"
 expect_rc 2 "0.1 and 0.10 in one grid" sweep D.yaml --dry-run
-says err.txt "D.yaml:5:" "duplicate value"
-says err.txt "0.10 is already in the list (as 0.1)" "duplicate value"
+says "D.yaml:5:" "duplicate value"
+says "0.10 is already in the list (as 0.1)" "duplicate value"
 
 # ---- missing data: the dry run and the real run stop before anything runs ----
 write_sweep M.yaml 12
 sed -i 's/^output: SW$/output: SM/; s/^set: {/set: {data.test: nothere.bin, /' M.yaml
 expect_rc 2 "missing test file, dry run" sweep M.yaml --dry-run
-says err.txt "nothere.bin: no such file" "missing data, dry run"
+says "nothere.bin: no such file" "missing data, dry run"
 expect_rc 2 "missing test file, real run" sweep M.yaml
-says err.txt "nothere.bin: no such file" "missing data, real run"
+says "nothere.bin: no such file" "missing data, real run"
 [ ! -e SM/peak_lr-0.05_seed-0 ] && ok "no run was started" || bad "SM holds $(ls SM)"
 
 # ---- a child that exits 2: its error is shown ----
@@ -69,7 +65,7 @@ printf '\x0c' | dd of=badlabel.bin bs=1 seek=3073 conv=notrunc status=none
 write_sweep B.yaml 12 "[0.05]"
 sed -i 's/^output: SW$/output: SB/; s/^set: {/set: {data.train: [badlabel.bin], /' B.yaml
 expect_rc 2 "a run that exits 2" sweep B.yaml
-says err.txt "record 1 (counting from 0) has label 12" "the child's error"
+says "record 1 (counting from 0) has label 12" "the child's error"
 
 # ---- signals: the children stop cleanly, the sweep says how to continue ----
 # Long runs (2000 steps) so the signal lands in the middle; started with SIGINT ignored,
@@ -96,7 +92,7 @@ for sig in INT TERM; do
         grep -q '"status": "stopped"' $r/summary.json 2>/dev/null && ok "SIG$sig: $r stopped cleanly" ||
             bad "SIG$sig: $r did not stop cleanly: $(tail -n 2 $r/train.log)"
     done
-    says sig.err "continue with: resnet sweep L.yaml" "SIG$sig"
+    says_in sig.err "continue with: resnet sweep L.yaml" "SIG$sig"
 done
 
 finish cli_sweep_stale

@@ -7,22 +7,6 @@
 # place, and a regular file as a component of output.dir.
 . "$(dirname "$0")/lib_train.sh" || exit 1
 
-says() { # TEXT WHAT: err.txt holds TEXT
-    grep -qF -- "$1" err.txt && ok "$2: message says '$1'" || bad "$2: message lacks '$1': $(cat err.txt)"
-}
-
-# Every entry of DIR (name, type, size, mode, link target, mtime) and every file's bytes.
-snap() {
-    (cd "$1" && find . -printf '%p %y %s %m %l %T@\n' | sort && find . -type f -exec md5sum {} + | sort -k2)
-}
-
-unchanged() { # DIR BEFORE WHAT
-    if [ "$(snap "$1")" = "$2" ]; then ok "$3: $1 byte-identical"; else
-        bad "$3: $1 changed"
-        diff <(echo "$2") <(snap "$1") | head -8 >&2
-    fi
-}
-
 no_result() { # DIR WHAT: nothing there that could be taken for a result
     if [ -e "$1/summary.json" ]; then bad "$2: $1 holds a summary.json"; else ok "$2: no summary.json"; fi
     [ -z "$(ls "$1"/*.tmp 2>/dev/null)" ] || bad "$2: $1 holds $(ls "$1"/*.tmp)"
