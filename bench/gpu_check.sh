@@ -308,15 +308,15 @@ if [ $BUILT = 1 ] || [ $DRY = 1 ]; then
     if [ $DRY = 1 ]; then
         SANITIZER=${SANITIZER:-compute-sanitizer}
         if check_kernel_filter >"$RES/sanitizer_filter.log" 2>&1; then
-            record "sanitizer probe" "dry-run: $(cat "$RES/sanitizer_filter.log")" "-" 10 sanitizer_filter.log
-        else record "sanitizer probe" "FAIL ($(cat "$RES/sanitizer_filter.log"))" "-" 10 sanitizer_filter.log; fi
+            record "sanitizer probe" "dry-run: $(cat "$RES/sanitizer_filter.log")" "-" "$(plan_cap "sanitizer probe")" sanitizer_filter.log
+        else record "sanitizer probe" "FAIL ($(cat "$RES/sanitizer_filter.log"))" "-" "$(plan_cap "sanitizer probe")" sanitizer_filter.log; fi
     elif [ -z "$SANITIZER" ]; then
         SAN_STATUS=unsupported
-        record "sanitizer probe" "skipped (compute-sanitizer not found)" "-" 10 "-"
+        record "sanitizer probe" "skipped (compute-sanitizer not found)" "-" "$(plan_cap "sanitizer probe")" "-"
     else
         t0=$(date +%s)
         probe_sanitizer
-        record "sanitizer probe" "$SAN_STATUS${SAN_FILTER[*]:+ (${SAN_FILTER[*]})}" "$(($(date +%s) - t0))" 10 \
+        record "sanitizer probe" "$SAN_STATUS${SAN_FILTER[*]:+ (${SAN_FILTER[*]})}" "$(($(date +%s) - t0))" "$(plan_cap "sanitizer probe")" \
             sanitizer_probe.log
     fi
     case "$SAN_STATUS" in
