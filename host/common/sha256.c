@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -80,41 +79,26 @@ void sha256_final_hex(sha256_ctx *c, char hex[SHA256_HEX])
 
 int sha256_file(const char *path, char hex[SHA256_HEX], long long *size, char *err, size_t err_size)
 {
-    const char *kind = NULL;
-    const int fd = open_regular(path, &kind);
-    if (fd == -2) {
-        snprintf(err, err_size, "%s: is %s, expected a regular file", path, kind);
+    FILE *f = fopen_regular(path, err, err_size);
+    if (!f)
         return -1;
-    }
-    if (fd < 0) {
-        snprintf(err, err_size, "%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
     enum { CHUNK = 1 << 20 };
     uint8_t *buf = malloc(CHUNK);
     if (!buf) {
-        close(fd);
+        fclose(f);
         snprintf(err, err_size, "%s: out of memory", path);
         return -1;
     }
     sha256_ctx c;
     sha256_init(&c);
-    int rc = 0;
-    for (;;) {
-        const ssize_t got = read(fd, buf, CHUNK);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            snprintf(err, err_size, "%s: read error: %s", path, strerror(errno));
-            rc = -1;
-            break;
-        }
-        if (got == 0)
-            break;
-        sha256_update(&c, buf, (size_t)got);
-    }
+    size_t got;
+    while ((got = fread(buf, 1, CHUNK, f)) > 0)
+        sha256_update(&c, buf, got);
+    const int rc = ferror(f) ? -1 : 0;
+    if (rc)
+        snprintf(err, err_size, "%s: read error: %s", path, strerror(errno));
     free(buf);
-    close(fd);
+    fclose(f);
     if (rc == 0) {
         *size = (long long)c.bytes;
         sha256_final_hex(&c, hex);
