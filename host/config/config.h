@@ -112,8 +112,6 @@ typedef struct cfg_change {
  */
 int config_diff(const run_config *old_cfg, const run_config *new_cfg, cfg_change *out, int max);
 
-/* The value of KEY in CFG as config.yaml shows it; "" for an unknown key. */
-void config_value_text(const run_config *cfg, const char *key, char *out, size_t out_size);
 
 /* The keys a resume may change, as a readable list for messages (configs/README.md has the table). */
 const char *config_resume_safe_keys(void);

@@ -83,16 +83,6 @@ static void value_text(const cfg_key *k, const run_config *cfg, char *out, size_
     free(buf);
 }
 
-void config_value_text(const run_config *cfg, const char *key, char *out, size_t out_size)
-{
-    const int k = cfg_find(key);
-    if (k < 0) {
-        snprintf(out, out_size, "%s", "");
-        return;
-    }
-    value_text(&CFG_KEYS[k], cfg, out, out_size);
-}
-
 int config_diff(const run_config *old_cfg, const run_config *new_cfg, cfg_change *out, int max)
 {
     int n = 0;
