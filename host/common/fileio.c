@@ -126,9 +126,10 @@ const char *file_kind(unsigned mode)
     return "not a regular file";
 }
 
-int open_regular(const char *path, const char **kind)
+/* open_regular with open(2)'s FLAGS (mode 0666 where they create the file). */
+static int open_regular_flags(const char *path, int flags, const char **kind)
 {
-    const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    const int fd = open(path, flags | O_NONBLOCK | O_CLOEXEC, 0666);
     if (fd < 0)
         return -1;
     struct stat st;
@@ -152,6 +153,8 @@ int open_regular(const char *path, const char **kind)
     }
     return fd;
 }
+
+int open_regular(const char *path, const char **kind) { return open_regular_flags(path, O_RDONLY, kind); }
 
 FILE *fopen_regular(const char *path, char *err, size_t err_size)
 {
@@ -180,31 +183,19 @@ FILE *fopen_regular(const char *path, char *err, size_t err_size)
 
 FILE *fopen_append_regular(const char *path, char *err, size_t err_size)
 {
+    const char *kind = NULL;
+    const int fd = open_regular_flags(path, O_WRONLY | O_APPEND | O_CREAT, &kind), e = errno;
     struct stat st;
-    const int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0666);
+    /* ENXIO: a FIFO nobody reads; say what the file is rather than "no such device". */
+    if (fd == -1 && e == ENXIO && stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        kind = file_kind(st.st_mode);
+    if (kind) { /* that FIFO, or one with a reader, a device */
+        snprintf(err, err_size, "%s: is %s, expected a regular file", path, kind);
+        errno = EINVAL; /* the caller's cue: a bad file, not an I/O failure */
+        return NULL;
+    }
     if (fd < 0) {
-        const int e = errno;
-        /* ENXIO: a FIFO nobody reads; say what the file is rather than "no such device". */
-        if (e == ENXIO && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-            snprintf(err, err_size, "%s: is %s, expected a regular file", path, file_kind(st.st_mode));
-            errno = EINVAL; /* the caller's cue: a bad file, not an I/O failure */
-            return NULL;
-        }
         snprintf(err, err_size, "%s: cannot open for appending: %s", path, strerror(e));
-        errno = e;
-        return NULL;
-    }
-    if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) { /* a FIFO with a reader, a device */
-        snprintf(err, err_size, "%s: is %s, expected a regular file", path, file_kind(st.st_mode));
-        close(fd);
-        errno = EINVAL;
-        return NULL;
-    }
-    const int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
-        const int e = errno;
-        snprintf(err, err_size, "%s: cannot open for appending: %s", path, strerror(e));
-        close(fd);
         errno = e;
         return NULL;
     }
