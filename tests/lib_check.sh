@@ -1,4 +1,4 @@
-# lib_check.sh: the check helpers every shell test library shares (ok, bad, finish, expect_rc, says, says_in, snap, unchanged); sourced, not a test itself.
+# lib_check.sh: the check helpers every shell test library shares (ok, bad, finish, expect_rc, says, says_in, snap, unchanged, cols); sourced, not a test itself.
 FAILS=0
 ok() { echo "ok: $*"; }
 bad() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
@@ -44,3 +44,7 @@ unchanged() { # DIR BEFORE WHAT: DIR's snap is still BEFORE
         diff <(echo "$2") <(snap "$1") | head -8 >&2
     fi
 }
+
+# The columns of metrics.csv a rerun or a resumed run reproduces exactly: all but the
+# timings (images_per_s, train_s, wall_s).
+cols() { cut -d, -f1-6 "$1"; }

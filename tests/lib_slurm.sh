@@ -56,9 +56,6 @@ one_cell_sweep() { # FILE SEEDS STEPS CKPT [EXTRA...]
   } >"$f"
 }
 
-# The columns of metrics.csv that a resumed run reproduces exactly: all but images_per_s.
-cols() { cut -d, -f1-6 "$1"; }
-
 # A CSV without the column NAME (the wall times of runs.csv).
 without_col() { # FILE NAME
   awk -F, -v name="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i }

@@ -14,9 +14,6 @@ PID=
 trap '[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; chmod -R u+w "$W" 2>/dev/null; rm -rf "$W"' EXIT
 cd "$W" || exit 1
 
-# The columns of metrics.csv a rerun reproduces exactly: all but images_per_s (a timing).
-cols() { cut -d, -f1-6 "$1"; }
-
 # Two runs that must end alike: identical metrics (but timing), eval rows and final
 # checkpoint, each file checked and named on its own.
 same_run() { # DIR1 DIR2 WHAT
